@@ -1,0 +1,156 @@
+import * as v from 'valibot';
+import { ConfigError } from '../errors.ts';
+import { DEFAULT_HTTP_SETTINGS, type HttpSettings } from '../http/provider-http-client.ts';
+import { baseUrlProblem } from '../http/url-policy.ts';
+import type { AnyTokenProvider } from '../providers/provider.ts';
+
+const parameterName = v.pipe(
+  v.string(),
+  v.regex(
+    /^\/[A-Za-z0-9_.\-/]{1,1010}$/,
+    'must be an absolute SSM parameter path such as /token-refresher/tokens/my-source',
+  ),
+  v.check((name) => !name.includes('//') && !name.endsWith('/'), 'must not contain empty path segments'),
+);
+
+const sourceSchema = v.strictObject({
+  id: v.pipe(
+    v.string('must be a string'),
+    v.regex(
+      /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/,
+      'must be 1-64 letters, digits, "_", "." or "-", starting alphanumeric',
+    ),
+  ),
+  provider: v.pipe(v.string(), v.nonEmpty()),
+  baseUrl: v.pipe(
+    v.string(),
+    v.rawCheck(({ dataset, addIssue }) => {
+      const problem = dataset.typed ? baseUrlProblem(dataset.value) : undefined;
+      if (problem) addIssue({ message: problem });
+    }),
+  ),
+  secretId: v.pipe(v.string(), v.trim(), v.nonEmpty('must name a Secrets Manager secret (name or ARN)')),
+  parameterName,
+  privateParameterName: v.optional(parameterName),
+  kmsKeyId: v.optional(v.pipe(v.string(), v.trim(), v.nonEmpty())),
+  refreshThresholdSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(60))),
+  options: v.optional(v.unknown()),
+  http: v.optional(
+    v.strictObject({
+      timeoutMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(100), v.maxValue(60_000))),
+      maxAttempts: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(10))),
+      maxResponseBytes: v.optional(
+        v.pipe(v.number(), v.integer(), v.minValue(1024), v.maxValue(1024 * 1024)),
+      ),
+    }),
+  ),
+});
+
+export type SourceDefinition = v.InferInput<typeof sourceSchema>;
+
+/** A validated source with its provider instance and every default filled in. */
+export interface ResolvedSource {
+  id: string;
+  provider: AnyTokenProvider;
+  baseUrl: string;
+  secretId: string;
+  parameterName: string;
+  privateParameterName: string | undefined;
+  kmsKeyId: string | undefined;
+  refreshThresholdSeconds: number;
+  options: unknown;
+  http: HttpSettings;
+}
+
+export type ProviderLookup = ReadonlyMap<string, AnyTokenProvider>;
+
+/**
+ * Validates a list of source definitions (the JSON contract in the README) and
+ * resolves each against the providers this function serves. The first problem
+ * found is thrown as a ConfigError naming the source and the field.
+ */
+export function resolveSources(raw: unknown, providers: ProviderLookup, origin: string): ResolvedSource[] {
+  if (!Array.isArray(raw)) throw new ConfigError(undefined, `${origin} must be a JSON array of sources`);
+  if (raw.length === 0) throw new ConfigError(undefined, `${origin} lists no sources`);
+  const resolved = raw.map((entry, index) => resolveSource(entry, providers, `${origin}[${index}]`));
+  const seen = new Set<string>();
+  for (const source of resolved) {
+    if (seen.has(source.id))
+      throw new ConfigError(source.id, `${origin} lists this source id more than once`);
+    seen.add(source.id);
+  }
+  return resolved;
+}
+
+export function resolveSource(raw: unknown, providers: ProviderLookup, where: string): ResolvedSource {
+  const label = sourceLabel(raw, where);
+  const parsed = v.safeParse(sourceSchema, raw);
+  if (!parsed.success) throw new ConfigError(label, describeIssues(parsed.issues));
+  const source = parsed.output;
+
+  const provider = providers.get(source.provider);
+  if (!provider) {
+    throw new ConfigError(
+      label,
+      `field "provider": "${source.provider}" is not served here (expected one of: ${[...providers.keys()].join(', ')})`,
+    );
+  }
+  const options = v.safeParse(provider.optionsSchema, source.options);
+  if (!options.success) throw new ConfigError(label, describeIssues(options.issues, 'options'));
+
+  if (provider.usesPrivateState && !source.privateParameterName) {
+    throw new ConfigError(
+      label,
+      `field "privateParameterName" is required for ${provider.name} (it holds the refresh token, away from consumers)`,
+    );
+  }
+  if (source.privateParameterName && source.privateParameterName === source.parameterName) {
+    throw new ConfigError(label, 'field "privateParameterName" must differ from "parameterName"');
+  }
+
+  const lifetime = provider.tokenLifetimeSeconds(options.output);
+  const threshold = source.refreshThresholdSeconds ?? provider.defaultRefreshThresholdSeconds(options.output);
+  if (threshold >= lifetime) {
+    throw new ConfigError(
+      label,
+      `field "refreshThresholdSeconds" (${threshold}) must be below the ${provider.name} token lifetime of ${lifetime} s`,
+    );
+  }
+
+  return {
+    id: source.id,
+    provider,
+    baseUrl: source.baseUrl,
+    secretId: source.secretId,
+    parameterName: source.parameterName,
+    privateParameterName: source.privateParameterName,
+    kmsKeyId: source.kmsKeyId,
+    refreshThresholdSeconds: threshold,
+    options: options.output,
+    http: { ...DEFAULT_HTTP_SETTINGS, ...source.http },
+  };
+}
+
+function sourceLabel(raw: unknown, where: string): string {
+  const id = (raw as { id?: unknown } | null)?.id;
+  return typeof id === 'string' && /^[\w.-]{1,64}$/.test(id) ? id : where;
+}
+
+/** Field paths and expectations only: configuration may be pasted from anywhere, so received values are not echoed. */
+function describeIssues(issues: readonly v.BaseIssue<unknown>[], prefix?: string): string {
+  return issues
+    .slice(0, 3)
+    .map((issue) => {
+      const path = [prefix, v.getDotPath(issue)].filter(Boolean).join('.');
+      return path ? `field "${path}" ${explainIssue(issue)}` : explainIssue(issue);
+    })
+    .join('; ');
+}
+
+/** Our own messages are kept; valibot's defaults quote the received value, so only its expectation is used. */
+export function explainIssue(issue: v.BaseIssue<unknown>): string {
+  if (issue.kind === 'schema' && issue.received === 'undefined') return 'is required';
+  const isDefaultMessage = /^Invalid /.test(issue.message);
+  if (!isDefaultMessage) return issue.message;
+  return issue.expected ? `expected ${issue.expected}` : `failed the ${issue.type} check`;
+}

@@ -1,0 +1,87 @@
+/**
+ * Every error the refresher raises on purpose. Messages name the source and the
+ * problem and are built only from values that are safe to log: never a secret,
+ * token, refresh token, request URL or raw response body. None of them carries a
+ * `cause`, because loggers serialise causes (and an SDK or HTTP error may hold
+ * request data).
+ */
+export abstract class RefresherError extends Error {
+  abstract readonly code: string;
+  readonly sourceId: string | undefined;
+
+  constructor(sourceId: string | undefined, detail: string) {
+    super(sourceId === undefined ? detail : `source "${sourceId}": ${detail}`);
+    this.sourceId = sourceId;
+    this.name = new.target.name;
+  }
+}
+
+/** A source definition or handler setting is missing or malformed. */
+export class ConfigError extends RefresherError {
+  readonly code = 'CONFIG_INVALID';
+}
+
+export type SecretProblem =
+  | 'SECRET_NOT_FOUND'
+  | 'SECRET_ACCESS_DENIED'
+  | 'SECRET_INVALID'
+  | 'SECRET_UNAVAILABLE';
+
+/** The source's credentials could not be read from Secrets Manager or are malformed. */
+export class SecretError extends RefresherError {
+  readonly code: SecretProblem;
+  constructor(sourceId: string, code: SecretProblem, detail: string) {
+    super(sourceId, detail);
+    this.code = code;
+  }
+}
+
+export type ProviderProblem =
+  | 'PROVIDER_AUTH_REJECTED'
+  | 'PROVIDER_CLIENT_ERROR'
+  | 'PROVIDER_RATE_LIMITED'
+  | 'PROVIDER_SERVER_ERROR'
+  | 'PROVIDER_UNREACHABLE'
+  | 'PROVIDER_TIMEOUT'
+  | 'PROVIDER_BAD_RESPONSE'
+  | 'PROVIDER_INVALID_TOKEN'
+  | 'DEADLINE_EXCEEDED';
+
+/** A provider call failed or answered with something that is not a usable token. */
+export class ProviderError extends RefresherError {
+  readonly code: ProviderProblem;
+  readonly status: number | undefined;
+  readonly attempts: number;
+  constructor(
+    sourceId: string,
+    code: ProviderProblem,
+    detail: string,
+    extra: { status?: number | undefined; attempts?: number } = {},
+  ) {
+    super(sourceId, detail);
+    this.code = code;
+    this.status = extra.status;
+    this.attempts = extra.attempts ?? 1;
+  }
+
+  /** Credentials were refused: worth re-reading the secret in case it was rotated. */
+  get isAuthFailure(): boolean {
+    return this.code === 'PROVIDER_AUTH_REJECTED';
+  }
+}
+
+/** Reading or writing SSM Parameter Store failed. */
+export class StoreError extends RefresherError {
+  readonly code = 'STORE_FAILED';
+  readonly awsErrorName: string;
+  constructor(sourceId: string, detail: string, awsErrorName: string) {
+    super(sourceId, `${detail}: ${awsErrorName}`);
+    this.awsErrorName = awsErrorName;
+  }
+}
+
+/** Unexpected failures are reduced to their type name: their message may hold anything. */
+export function describeUnexpected(error: unknown): string {
+  if (error instanceof Error) return error.name || 'Error';
+  return typeof error;
+}

@@ -1,0 +1,4 @@
+import { PaypackProvider } from '../providers/paypack.ts';
+import { createRefreshHandler } from './create-refresh-handler.ts';
+
+export const handler = createRefreshHandler({ providers: [new PaypackProvider()] });

@@ -1,0 +1,309 @@
+import { ProviderError, type ProviderProblem } from '../errors.ts';
+import type { Redactor } from '../redact.ts';
+import { type BackoffPolicy, DEFAULT_BACKOFF, fullJitterDelay, parseRetryAfter } from './backoff.ts';
+import { baseUrlProblem } from './url-policy.ts';
+
+export interface HttpSettings {
+  timeoutMs: number;
+  maxAttempts: number;
+  maxResponseBytes: number;
+  backoff: BackoffPolicy;
+}
+
+export const DEFAULT_HTTP_SETTINGS: HttpSettings = {
+  timeoutMs: 5_000,
+  maxAttempts: 3,
+  maxResponseBytes: 64 * 1024,
+  backoff: DEFAULT_BACKOFF,
+};
+
+/** Side effects the client needs, injectable so tests control time and randomness. */
+export interface HttpRuntime {
+  fetch: typeof fetch;
+  sleep: (ms: number) => Promise<void>;
+  random: () => number;
+  /** Wall-clock milliseconds; deadlines are measured against it. */
+  now: () => number;
+}
+
+export const defaultHttpRuntime: HttpRuntime = {
+  fetch: (input, init) => fetch(input, init),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  random: Math.random,
+  now: Date.now,
+};
+
+export interface ProviderRequest {
+  /** A label safe to log, e.g. "authorize"; the URL is never logged because it may hold a token. */
+  route: string;
+  method: 'GET' | 'POST';
+  url: URL;
+  body?: unknown;
+  /** False for calls that must not be repeated, such as presenting a single-use refresh token. */
+  retry: boolean;
+}
+
+export interface ProviderResponse {
+  status: number;
+  body: unknown;
+}
+
+export interface RetryNotice {
+  route: string;
+  attempt: number;
+  delayMs: number;
+  reason: string;
+}
+
+export interface ProviderHttpClientOptions {
+  sourceId: string;
+  provider: string;
+  settings: HttpSettings;
+  runtime: HttpRuntime;
+  redactor: Redactor;
+  /** Wall-clock ms after which no attempt starts and no backoff sleeps. */
+  deadline?: number;
+  onRetry?: (notice: RetryNotice) => void;
+}
+
+/** Smallest slice of time worth starting an attempt with. */
+const MIN_ATTEMPT_MS = 250;
+
+interface AttemptFailure {
+  code: ProviderProblem;
+  detail: string;
+  status?: number;
+  retryable: boolean;
+  retryAfterMs?: number;
+}
+
+/**
+ * JSON over HTTPS for provider auth endpoints: per-attempt timeout, response size
+ * cap, bounded retries with full-jitter backoff on 429/5xx/network errors,
+ * Retry-After honoured, and a deadline that retries never run past.
+ */
+export class ProviderHttpClient {
+  readonly #options: ProviderHttpClientOptions;
+
+  constructor(options: ProviderHttpClientOptions) {
+    this.#options = options;
+  }
+
+  async send(request: ProviderRequest): Promise<ProviderResponse> {
+    const { settings, runtime, deadline } = this.#options;
+    const urlProblem = baseUrlProblem(request.url.origin);
+    if (urlProblem)
+      throw this.#error(
+        request,
+        { code: 'PROVIDER_UNREACHABLE', detail: `URL ${urlProblem}`, retryable: false },
+        0,
+      );
+
+    const maxAttempts = request.retry ? settings.maxAttempts : 1;
+    let failure: AttemptFailure | undefined;
+    let attemptsMade = 0;
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      const remaining = deadline === undefined ? Number.POSITIVE_INFINITY : deadline - runtime.now();
+      if (remaining < MIN_ATTEMPT_MS) {
+        throw this.#deadlineError(request, failure, attempt - 1);
+      }
+      attemptsMade = attempt;
+      const outcome = await this.#attempt(request, Math.min(settings.timeoutMs, remaining));
+      if ('body' in outcome) return outcome;
+      failure = outcome;
+      if (!failure.retryable || attempt === maxAttempts) break;
+
+      const delayMs = this.#retryDelay(failure, attempt);
+      if (delayMs === undefined) break;
+      if (deadline !== undefined && runtime.now() + delayMs + MIN_ATTEMPT_MS > deadline) {
+        throw this.#deadlineError(request, failure, attempt);
+      }
+      this.#options.onRetry?.({ route: request.route, attempt, delayMs, reason: failure.detail });
+      await runtime.sleep(delayMs);
+    }
+    // biome-ignore lint/style/noNonNullAssertion: the loop runs at least once and only breaks after a failure
+    throw this.#error(request, failure!, attemptsMade);
+  }
+
+  #retryDelay(failure: AttemptFailure, attempt: number): number | undefined {
+    const { backoff } = this.#options.settings;
+    if (failure.retryAfterMs !== undefined) {
+      return failure.retryAfterMs <= backoff.maxRetryAfterMs ? failure.retryAfterMs : undefined;
+    }
+    return fullJitterDelay(attempt - 1, backoff, this.#options.runtime.random);
+  }
+
+  async #attempt(request: ProviderRequest, timeoutMs: number): Promise<ProviderResponse | AttemptFailure> {
+    const { runtime, settings } = this.#options;
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    try {
+      const response = await runtime.fetch(request.url, {
+        method: request.method,
+        headers: {
+          Accept: 'application/json',
+          ...(request.body === undefined ? {} : { 'Content-Type': 'application/json' }),
+        },
+        body: request.body === undefined ? undefined : JSON.stringify(request.body),
+        redirect: 'error',
+        signal: controller.signal,
+      });
+      const text = await readCapped(response, settings.maxResponseBytes);
+      if (text === undefined) {
+        return {
+          code: 'PROVIDER_BAD_RESPONSE',
+          detail: `response body exceeds ${settings.maxResponseBytes} bytes`,
+          status: response.status,
+          retryable: false,
+        };
+      }
+      return this.#interpret(response, text);
+    } catch (error) {
+      if (controller.signal.aborted) {
+        return {
+          code: 'PROVIDER_TIMEOUT',
+          detail: `no complete answer within ${timeoutMs} ms`,
+          retryable: true,
+        };
+      }
+      return {
+        code: 'PROVIDER_UNREACHABLE',
+        detail: `network error (${networkErrorCode(error)})`,
+        retryable: true,
+      };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #interpret(response: Response, text: string): ProviderResponse | AttemptFailure {
+    const { status } = response;
+    const json = parseJson(text);
+    if (status >= 200 && status < 300) {
+      if (json.ok) return { status, body: json.value };
+      return {
+        code: 'PROVIDER_BAD_RESPONSE',
+        detail: describeNonJson(response, text),
+        status,
+        retryable: false,
+      };
+    }
+    const said = json.ok ? this.#providerMessage(json.value) : '';
+    const base = { status, detail: `answered HTTP ${status}${said}` };
+    if (status === 401 || status === 403)
+      return { ...base, code: 'PROVIDER_AUTH_REJECTED', retryable: false };
+    if (status === 429) {
+      const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), this.#options.runtime.now());
+      return {
+        ...base,
+        code: 'PROVIDER_RATE_LIMITED',
+        retryable: true,
+        ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+      };
+    }
+    if (status >= 500 || status === 408) {
+      const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), this.#options.runtime.now());
+      return {
+        ...base,
+        code: 'PROVIDER_SERVER_ERROR',
+        retryable: true,
+        ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+      };
+    }
+    return { ...base, code: 'PROVIDER_CLIENT_ERROR', retryable: false };
+  }
+
+  /** The provider's own error text ("message" for Paypack, "error" for Papaya), scrubbed and shortened. */
+  #providerMessage(body: unknown): string {
+    if (typeof body !== 'object' || body === null) return '';
+    const record = body as Record<string, unknown>;
+    const message = [record.message, record.error].find((value) => typeof value === 'string') as
+      | string
+      | undefined;
+    if (!message) return '';
+    const clean = this.#options.redactor.scrub(message).replace(/\s+/g, ' ').slice(0, 200);
+    return `: "${clean}"`;
+  }
+
+  #deadlineError(
+    request: ProviderRequest,
+    last: AttemptFailure | undefined,
+    attempts: number,
+  ): ProviderError {
+    const after = last ? `; last attempt: ${last.detail}` : '';
+    return this.#error(
+      request,
+      {
+        code: 'DEADLINE_EXCEEDED',
+        detail: `stopped before the Lambda time budget ran out${after}`,
+        status: last?.status,
+        retryable: false,
+      },
+      attempts,
+    );
+  }
+
+  #error(request: ProviderRequest, failure: AttemptFailure, attempts: number): ProviderError {
+    const { sourceId, provider } = this.#options;
+    const tries = attempts > 1 ? ` after ${attempts} attempts` : '';
+    return new ProviderError(
+      sourceId,
+      failure.code,
+      `${provider} ${request.route} ${failure.detail}${tries}`,
+      {
+        status: failure.status,
+        attempts,
+      },
+    );
+  }
+}
+
+function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
+  if (text.trim() === '') return { ok: false };
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch {
+    return { ok: false };
+  }
+}
+
+function describeNonJson(response: Response, text: string): string {
+  const type = response.headers.get('content-type') ?? 'no content type';
+  if (text.trim() === '') return `answered HTTP ${response.status} with an empty body`;
+  if (/html/i.test(type) || /^\s*</.test(text))
+    return `answered HTTP ${response.status} with an HTML page instead of JSON`;
+  return `answered HTTP ${response.status} with a body that is not valid JSON (${type})`;
+}
+
+/** Reads the body as text, or undefined once it grows past the cap (the rest is not downloaded). */
+async function readCapped(response: Response, maxBytes: number): Promise<string | undefined> {
+  const declared = Number(response.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    await response.body?.cancel();
+    return undefined;
+  }
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel();
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Only the error code of a network failure: messages of HTTP client errors can carry the URL. */
+function networkErrorCode(error: unknown): string {
+  const cause = (error as { cause?: { code?: unknown } } | undefined)?.cause;
+  if (cause && typeof cause.code === 'string') return cause.code;
+  const code = (error as { code?: unknown } | undefined)?.code;
+  if (typeof code === 'string') return code;
+  return error instanceof Error ? error.name : 'unknown';
+}

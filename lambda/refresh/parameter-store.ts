@@ -1,0 +1,54 @@
+import { GetParameterCommand, ParameterType, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import { StoreError } from '../errors.ts';
+
+export interface StoredParameter {
+  value: string;
+  version: number;
+}
+
+/** SecureString reads and writes. Errors keep only the AWS error name: SSM messages can echo the value sent. */
+export class ParameterStore {
+  readonly #client: SSMClient;
+
+  constructor(client: SSMClient) {
+    this.#client = client;
+  }
+
+  /** The decrypted value, or undefined when the parameter does not exist yet. */
+  async read(sourceId: string, name: string): Promise<StoredParameter | undefined> {
+    try {
+      const { Parameter } = await this.#client.send(
+        new GetParameterCommand({ Name: name, WithDecryption: true }),
+      );
+      if (Parameter?.Value === undefined) return undefined;
+      return { value: Parameter.Value, version: Parameter.Version ?? 0 };
+    } catch (error) {
+      const awsName = error instanceof Error ? error.name : 'UnknownError';
+      if (awsName === 'ParameterNotFound') return undefined;
+      throw new StoreError(sourceId, `could not read SSM parameter "${name}"`, awsName);
+    }
+  }
+
+  async writeSecure(
+    sourceId: string,
+    name: string,
+    value: string,
+    kmsKeyId: string | undefined,
+  ): Promise<number> {
+    try {
+      const { Version } = await this.#client.send(
+        new PutParameterCommand({
+          Name: name,
+          Value: value,
+          Type: ParameterType.SECURE_STRING,
+          Overwrite: true,
+          ...(kmsKeyId ? { KeyId: kmsKeyId } : {}),
+        }),
+      );
+      return Version ?? 0;
+    } catch (error) {
+      const awsName = error instanceof Error ? error.name : 'UnknownError';
+      throw new StoreError(sourceId, `could not write SSM parameter "${name}"`, awsName);
+    }
+  }
+}
