@@ -1,0 +1,126 @@
+import { randomUUID } from 'node:crypto';
+import type { SourceDefinition } from '../../lambda/config/source-config.ts';
+import {
+  createRefreshHandler,
+  type RefreshHandlerOptions,
+} from '../../lambda/handlers/create-refresh-handler.ts';
+import { PapayaProvider } from '../../lambda/providers/papaya.ts';
+import { PaypackProvider } from '../../lambda/providers/paypack.ts';
+import { PapayaSandbox, type PapayaSandboxOptions } from '../sandboxes/papaya-sandbox.ts';
+import { PaypackSandbox, type PaypackSandboxOptions } from '../sandboxes/paypack-sandbox.ts';
+import { type AwsClients, awsClients, putSecret } from './aws.ts';
+import { findLeaks, OutputCapture } from './capture.ts';
+import { type MotoServer, startMoto } from './moto.ts';
+
+export interface WorldOptions {
+  paypack?: PaypackSandboxOptions;
+  papaya?: PapayaSandboxOptions;
+}
+
+/**
+ * moto plus both provider sandboxes on loopback, real SDK clients, and a capture
+ * of every console line, so a test file can run the real handlers end to end
+ * and scan what they printed for anything sensitive.
+ */
+export class World {
+  readonly capture = new OutputCapture();
+  /** Credentials the tests created: scanned for leaks alongside every token the sandboxes issued. */
+  readonly testSecrets: string[] = [];
+  #counter = 0;
+
+  private constructor(
+    readonly moto: MotoServer,
+    readonly aws: AwsClients,
+    readonly paypack: PaypackSandbox,
+    readonly paypackUrl: string,
+    readonly papaya: PapayaSandbox,
+    readonly papayaUrl: string,
+  ) {}
+
+  static async start(options: WorldOptions = {}): Promise<World> {
+    const moto = await startMoto();
+    const paypack = new PaypackSandbox(options.paypack);
+    const papaya = new PapayaSandbox(options.papaya);
+    const [paypackUrl, papayaUrl] = await Promise.all([paypack.start(), papaya.start()]);
+    const world = new World(moto, awsClients(moto.endpoint), paypack, paypackUrl, papaya, papayaUrl);
+    world.capture.start();
+    return world;
+  }
+
+  async stop(): Promise<void> {
+    this.capture.stop();
+    this.aws.ssm.destroy();
+    this.aws.secretsManager.destroy();
+    await Promise.all([this.paypack.stop(), this.papaya.stop(), this.moto.stop()]);
+  }
+
+  uniqueId(prefix: string): string {
+    this.#counter += 1;
+    return `${prefix}-${this.#counter}`;
+  }
+
+  /** A Paypack application registered with the sandbox, its credentials in Secrets Manager, and its source definition. */
+  async paypackSource(overrides: Partial<SourceDefinition> = {}): Promise<SourceDefinition & { id: string }> {
+    const id = overrides.id ?? this.uniqueId('paypack');
+    const clientId = randomUUID();
+    const clientSecret = `pp-secret-${randomUUID()}`;
+    this.testSecrets.push(clientId, clientSecret);
+    this.paypack.addApplication(clientId, clientSecret);
+    const secretId = `token-refresher/${id}`;
+    await putSecret(
+      this.aws.secretsManager,
+      secretId,
+      JSON.stringify({ client_id: clientId, client_secret: clientSecret }),
+    );
+    return {
+      id,
+      provider: 'paypack',
+      baseUrl: this.paypackUrl,
+      secretId,
+      parameterName: `/token-refresher/tokens/${id}`,
+      privateParameterName: `/token-refresher/private/${id}/refresh-token`,
+      ...overrides,
+    };
+  }
+
+  async papayaSource(overrides: Partial<SourceDefinition> = {}): Promise<SourceDefinition & { id: string }> {
+    const id = overrides.id ?? this.uniqueId('papaya');
+    const apiKey = randomUUID();
+    const clientSecret = `pg-secret-${randomUUID()}`;
+    this.testSecrets.push(apiKey, clientSecret);
+    this.papaya.addApiKey(apiKey, clientSecret);
+    const secretId = `token-refresher/${id}`;
+    await putSecret(
+      this.aws.secretsManager,
+      secretId,
+      JSON.stringify({ api_key: apiKey, client_secret: clientSecret }),
+    );
+    return {
+      id,
+      provider: 'papaya',
+      baseUrl: this.papayaUrl,
+      secretId,
+      parameterName: `/token-refresher/tokens/${id}`,
+      ...overrides,
+    };
+  }
+
+  /** The real handler factory with both providers, wired to moto. */
+  handler(options: Partial<RefreshHandlerOptions> = {}) {
+    return createRefreshHandler({
+      providers: [new PaypackProvider(), new PapayaProvider()],
+      env: {},
+      ssm: this.aws.ssm,
+      secretsManager: this.aws.secretsManager,
+      ...options,
+    });
+  }
+
+  sensitiveValues(): string[] {
+    return [...this.testSecrets, ...this.paypack.issued, ...this.papaya.issued.map((issued) => issued.token)];
+  }
+
+  leaks(): string[] {
+    return findLeaks(this.capture.lines.join('\n'), this.sensitiveValues());
+  }
+}
