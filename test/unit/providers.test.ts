@@ -127,7 +127,12 @@ describe('PapayaProvider', () => {
         { expirationSeconds: 3600, tokenName: 'payroll-eu' },
       ),
     );
-    assert.equal((sent[0]?.body as { token_name: string }).token_name, 'payroll-eu');
+    assert.deepEqual(sent[0]?.body, {
+      api_key: 'k',
+      client_secret: 's',
+      expiration: 3600,
+      token_name: 'payroll-eu',
+    });
     assert.equal(defaultTokenName('team a/b', 'src'), 'team-a-b-src');
   });
 });

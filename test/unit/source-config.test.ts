@@ -4,8 +4,9 @@ import { resolveSources } from '../../lambda/config/source-config.ts';
 import { ConfigError } from '../../lambda/errors.ts';
 import { PapayaProvider } from '../../lambda/providers/papaya.ts';
 import { PaypackProvider } from '../../lambda/providers/paypack.ts';
+import type { AnyTokenProvider } from '../../lambda/providers/provider.ts';
 
-const providers = new Map([
+const providers = new Map<string, AnyTokenProvider>([
   ['paypack', new PaypackProvider()],
   ['papaya', new PapayaProvider()],
 ]);
