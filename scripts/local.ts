@@ -1,0 +1,194 @@
+/**
+ * `npm start`: runs the real refresh handler on a schedule and shows a live table.
+ *
+ * Default (no arguments): starts moto and both provider sandboxes on loopback,
+ * creates demo credentials, and runs one Paypack and one Papaya source on a clock
+ * 60x faster than real time. With `--config file.json` it uses your sources,
+ * your AWS account (or AWS_ENDPOINT_URL) and the real clock instead.
+ *
+ * Flags: --duration <s> stop after s wall-clock seconds; --speed <n> clock speed
+ * for the embedded default; --config <file> sources and schedule to run.
+ */
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import type { Context } from 'aws-lambda';
+import type { SourceDefinition } from '../lambda/config/source-config.ts';
+import { createRefreshHandler } from '../lambda/handlers/create-refresh-handler.ts';
+import { providerFactories } from '../lambda/providers/index.ts';
+import type { SourceOutcome } from '../lambda/refresh/refresh-source.ts';
+import { AcceleratedClock } from './local/accelerated-clock.ts';
+import { startEmbeddedWorld } from './local/embedded-world.ts';
+import { renderTable, type SourceRow } from './local/status-table.ts';
+
+interface ScheduledSource {
+  definition: SourceDefinition & { id: string; provider: string };
+  /** Simulated seconds between scheduled runs. */
+  periodSeconds: number;
+}
+
+const LOG_FILE = '.local/refresher.log';
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: { duration: { type: 'string' }, speed: { type: 'string' }, config: { type: 'string' } },
+  });
+  const durationMs = values.duration ? Number(values.duration) * 1000 : undefined;
+  if (durationMs !== undefined && !(durationMs > 0))
+    throw new Error('--duration must be a positive number of seconds');
+
+  mkdirSync('.local', { recursive: true });
+  writeFileSync(LOG_FILE, '');
+  routeConsoleToLogFile();
+
+  const embedded = values.config === undefined;
+  const clock = new AcceleratedClock(embedded ? Number(values.speed ?? 60) : 1);
+  if (!(clock.speed >= 1)) throw new Error('--speed must be 1 or more');
+
+  let ssm: SSMClient;
+  let secretsManager: SecretsManagerClient;
+  let scheduled: ScheduledSource[];
+  let stopWorld = async () => {};
+  if (embedded) {
+    const world = await startEmbeddedWorld(clock.now);
+    ({ ssm, secretsManager } = world.clients);
+    scheduled = world.sources;
+    stopWorld = world.stop;
+    out(
+      `moto on ${world.motoEndpoint}, Paypack sandbox on ${world.paypackUrl}, Papaya sandbox on ${world.papayaUrl}\n`,
+    );
+  } else {
+    scheduled = readConfig(values.config ?? '');
+    ssm = new SSMClient({});
+    secretsManager = new SecretsManagerClient({});
+  }
+
+  const handler = createRefreshHandler({
+    providers: Object.values(providerFactories).map((create) => create()),
+    env: {
+      REFRESHER_SOURCES: JSON.stringify(scheduled.map((entry) => entry.definition)),
+      REFRESHER_DEPLOYMENT: 'local',
+    },
+    ssm,
+    secretsManager,
+    clock: clock.now,
+    logger: new Logger({ serviceName: 'token-refresher-local' }),
+  });
+
+  const rows = new Map<string, SourceRow>(
+    scheduled.map(({ definition }) => [
+      definition.id,
+      {
+        source: definition.id,
+        provider: definition.provider,
+        state: 'pending',
+        refreshes: 0,
+        lastResult: '-',
+      },
+    ]),
+  );
+  const record = (outcome: SourceOutcome) => {
+    const row = rows.get(outcome.sourceId);
+    if (!row) return;
+    row.state = outcome.status;
+    if (outcome.expiresAt) row.expiresAt = outcome.expiresAt;
+    if (outcome.status === 'refreshed') row.refreshes += 1;
+    const at = new Date(clock.now()).toISOString().slice(11, 19);
+    row.lastResult =
+      outcome.status === 'failed' ? `${at} ${outcome.error.message}` : `${at} ${outcome.status}`;
+    if (!process.stdout.isTTY)
+      out(
+        `${at} ${outcome.sourceId} ${outcome.status}${outcome.expiresAt ? ` expires ${outcome.expiresAt}` : ''}\n`,
+      );
+  };
+
+  const run = async (sourceId: string) => {
+    try {
+      const { outcomes } = await handler({ sourceIds: [sourceId] }, lambdaContext(sourceId));
+      outcomes.forEach(record);
+    } catch (error) {
+      const outcomes = (error as { outcomes?: SourceOutcome[] }).outcomes;
+      if (outcomes) outcomes.forEach(record);
+      else
+        record({
+          sourceId,
+          provider: '?',
+          status: 'failed',
+          error: { code: 'UNEXPECTED', message: String((error as Error).message) },
+        });
+    }
+  };
+
+  const timers = scheduled.map(({ definition, periodSeconds }) => {
+    void run(definition.id);
+    return setInterval(() => void run(definition.id), clock.realMs(periodSeconds));
+  });
+  const draw = () => {
+    if (!process.stdout.isTTY) return;
+    const header = `token-refresher local mode, clock x${clock.speed}, simulated time ${new Date(clock.now()).toISOString()}  (logs: ${LOG_FILE}, Ctrl-C to stop)`;
+    out(`\x1b[H\x1b[J${header}\n\n${renderTable([...rows.values()], clock.now())}\n`);
+  };
+  const drawTimer = setInterval(draw, 250);
+
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+    if (durationMs !== undefined) setTimeout(resolve, durationMs);
+  });
+  for (const timer of [...timers, drawTimer]) clearInterval(timer);
+  draw();
+  await stopWorld();
+  out(`\n${renderTable([...rows.values()], clock.now())}\n`);
+  const neverRefreshed = [...rows.values()].filter((row) => row.refreshes === 0);
+  if (neverRefreshed.length > 0) {
+    out(`no token was published for: ${neverRefreshed.map((row) => row.source).join(', ')}\n`);
+    return 1;
+  }
+  return 0;
+}
+
+function readConfig(path: string): ScheduledSource[] {
+  const config = JSON.parse(readFileSync(path, 'utf8')) as {
+    sources?: SourceDefinition[];
+    schedule?: Record<string, number>;
+  };
+  if (!Array.isArray(config.sources))
+    throw new Error(`${path}: expected { "sources": [...], "schedule": { "<id>": seconds } }`);
+  return config.sources.map((definition) => ({
+    definition: definition as ScheduledSource['definition'],
+    periodSeconds: config.schedule?.[String(definition.id)] ?? 300,
+  }));
+}
+
+function lambdaContext(sourceId: string): Context {
+  const deadline = Date.now() + 60_000;
+  return {
+    functionName: 'token-refresher-local',
+    awsRequestId: `local-${sourceId}-${Date.now()}`,
+    getRemainingTimeInMillis: () => deadline - Date.now(),
+  } as Context;
+}
+
+const writeOut = process.stdout.write.bind(process.stdout);
+function out(text: string): void {
+  writeOut(text);
+}
+
+/** Powertools writes through the console in dev mode; the console goes to a file so the table stays readable. */
+function routeConsoleToLogFile(): void {
+  process.env.POWERTOOLS_DEV = 'true';
+  process.env.POWERTOOLS_METRICS_DISABLED = 'false';
+  for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const) {
+    console[method] = (...args: unknown[]) => appendFileSync(LOG_FILE, `${args.map(String).join(' ')}\n`);
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: Error) => {
+    process.stderr.write(`npm start failed: ${error.message}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,43 @@
+export interface SourceRow {
+  source: string;
+  provider: string;
+  state: string;
+  expiresAt?: string;
+  refreshes: number;
+  lastResult: string;
+}
+
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '-';
+  const sign = seconds < 0 ? '-' : '';
+  let rest = Math.abs(Math.round(seconds));
+  const hours = Math.floor(rest / 3600);
+  rest -= hours * 3600;
+  const minutes = Math.floor(rest / 60);
+  const secs = rest - minutes * 60;
+  if (hours > 0) return `${sign}${hours}h${String(minutes).padStart(2, '0')}m`;
+  if (minutes > 0) return `${sign}${minutes}m${String(secs).padStart(2, '0')}s`;
+  return `${sign}${secs}s`;
+}
+
+/** A plain-text table: source, provider, state, expires in, refreshes, last result. */
+export function renderTable(rows: SourceRow[], now: number): string {
+  const header = ['SOURCE', 'PROVIDER', 'STATE', 'EXPIRES IN', 'REFRESHES', 'LAST RESULT'];
+  const body = rows.map((row) => [
+    row.source,
+    row.provider,
+    row.state,
+    row.expiresAt ? formatDuration((Date.parse(row.expiresAt) - now) / 1000) : '-',
+    String(row.refreshes),
+    row.lastResult,
+  ]);
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...body.map((cells) => (cells[column] ?? '').length)),
+  );
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...body.map(line)].join('\n');
+}

@@ -1,0 +1,40 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+
+function runLocalMode(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/local.ts', ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk;
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk;
+    });
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('npm start (local mode on its embedded default)', () => {
+  it('refreshes both demo sources repeatedly with the real handler, and logs no secret or token', async () => {
+    const { code, stdout, stderr } = await runLocalMode(['--duration', '10', '--speed', '400']);
+
+    assert.equal(code, 0, `exit code; stderr: ${stderr}`);
+    for (const source of ['demo-paypack', 'demo-papaya']) {
+      const refreshes = stdout
+        .split('\n')
+        .filter((line) => new RegExp(`^\\S+ ${source} refreshed expires `).test(line));
+      assert.ok(refreshes.length >= 2, `${source} refreshed ${refreshes.length} times:\n${stdout}`);
+    }
+    assert.match(stdout, /SOURCE\s+PROVIDER\s+STATE\s+EXPIRES IN\s+REFRESHES\s+LAST RESULT/);
+    const log = readFileSync('.local/refresher.log', 'utf8');
+    assert.match(log, /"message": "token refreshed"/);
+    assert.doesNotMatch(log, /eyJ[\w-]{10,}\.[\w-]{10,}/, 'no JWT in the log');
+    assert.doesNotMatch(stdout, /eyJ[\w-]{10,}\.[\w-]{10,}/, 'no JWT on screen');
+  });
+});
