@@ -1,0 +1,18 @@
+// Runs before `npm test` and `npm start` (plain JS: it must work before anything is installed).
+// Installs the locked dependencies when they are missing or stale, and checks for moto_server.
+import { spawnSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+
+const installedMarker = 'node_modules/.package-lock.json';
+const stale = !existsSync(installedMarker) || statSync('package-lock.json').mtimeMs > statSync(installedMarker).mtimeMs;
+if (stale) {
+  console.error('Installing dependencies (npm ci)...');
+  const install = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { stdio: 'inherit' });
+  if (install.status !== 0) process.exit(install.status ?? 1);
+}
+
+if (spawnSync('moto_server', ['--help'], { stdio: 'ignore' }).status !== 0) {
+  console.error('moto_server (the AWS emulator the tests and local mode use) is not on PATH.');
+  console.error('Install it with: pip install "moto[server]"   (Python 3.9+)');
+  process.exit(1);
+}
