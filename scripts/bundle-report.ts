@@ -5,7 +5,10 @@
 import { mkdirSync } from 'node:fs';
 import { build, type Metafile } from 'esbuild';
 
-export const HANDLER_ENTRIES = { paypack: 'lambda/handlers/paypack.ts', papaya: 'lambda/handlers/papaya.ts' } as const;
+export const HANDLER_ENTRIES = {
+  paypack: 'lambda/handlers/paypack.ts',
+  papaya: 'lambda/handlers/papaya.ts',
+} as const;
 
 /** Options shared with the CDK NodejsFunction bundling, so what is measured is what is deployed. */
 export const ESBUILD_OPTIONS = {
@@ -32,9 +35,20 @@ export async function measureBundles(outDir = 'dist/bundles'): Promise<BundleSiz
   const sizes: BundleSize[] = [];
   for (const [handler, entry] of Object.entries(HANDLER_ENTRIES)) {
     const outfile = `${outDir}/${handler}.mjs`;
-    const result = await build({ ...ESBUILD_OPTIONS, entryPoints: [entry], outfile, metafile: true, logLevel: 'warning' });
+    const result = await build({
+      ...ESBUILD_OPTIONS,
+      entryPoints: [entry],
+      outfile,
+      metafile: true,
+      logLevel: 'warning',
+    });
     const code = readFileSync(outfile);
-    sizes.push({ handler, bytes: code.length, gzipBytes: gzipSync(code).length, packages: byPackage(result.metafile) });
+    sizes.push({
+      handler,
+      bytes: code.length,
+      gzipBytes: gzipSync(code).length,
+      packages: byPackage(result.metafile),
+    });
   }
   return sizes;
 }
@@ -44,7 +58,12 @@ function byPackage(metafile: Metafile): [string, number][] {
   for (const output of Object.values(metafile.outputs)) {
     for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
       const inModules = input.split('node_modules/')[1];
-      const name = inModules ? inModules.split('/').slice(0, inModules.startsWith('@') ? 2 : 1).join('/') : '(this project)';
+      const name = inModules
+        ? inModules
+            .split('/')
+            .slice(0, inModules.startsWith('@') ? 2 : 1)
+            .join('/')
+        : '(this project)';
       totals.set(name, (totals.get(name) ?? 0) + bytesInOutput);
     }
   }
