@@ -12,6 +12,7 @@
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { Context } from 'aws-lambda';
@@ -49,11 +50,14 @@ async function main(): Promise<number> {
 
   let ssm: SSMClient;
   let secretsManager: SecretsManagerClient;
+  let dynamodb: DynamoDBClient;
+  let lockTable: string | undefined = process.env.REFRESHER_LOCK_TABLE;
   let scheduled: ScheduledSource[];
   let stopWorld = async () => {};
   if (embedded) {
     const world = await startEmbeddedWorld(clock.now);
-    ({ ssm, secretsManager } = world.clients);
+    ({ ssm, secretsManager, dynamodb } = world.clients);
+    lockTable = world.lockTable;
     scheduled = world.sources;
     stopWorld = world.stop;
     out(
@@ -63,6 +67,7 @@ async function main(): Promise<number> {
     scheduled = readConfig(values.config ?? '');
     ssm = new SSMClient({});
     secretsManager = new SecretsManagerClient({});
+    dynamodb = new DynamoDBClient({});
   }
 
   const handler = createRefreshHandler({

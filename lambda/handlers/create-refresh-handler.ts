@@ -1,5 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { Context } from 'aws-lambda';
@@ -11,6 +12,7 @@ import { CredentialCache } from '../refresh/credential-cache.ts';
 import { ParameterStore } from '../refresh/parameter-store.ts';
 import { refreshAll } from '../refresh/refresh-all.ts';
 import type { SourceOutcome } from '../refresh/refresh-source.ts';
+import { DynamoDbSourceLock } from '../refresh/source-lock.ts';
 
 /**
  * The invocation payload (README, "Configuration contract"). All fields are
@@ -35,6 +37,7 @@ export interface RefreshHandlerOptions {
   env?: Record<string, string | undefined>;
   ssm?: SSMClient;
   secretsManager?: SecretsManagerClient;
+  dynamodb?: DynamoDBClient;
   logger?: Logger;
   metrics?: Metrics;
   httpRuntime?: HttpRuntime;
@@ -43,6 +46,8 @@ export interface RefreshHandlerOptions {
 
 /** Time kept back from the Lambda timeout so results are logged and metrics flushed. */
 const DEFAULT_SAFETY_MARGIN_MS = 3_000;
+/** Must outlive the function timeout, so a lease is never taken over while its holder still runs. */
+const DEFAULT_LEASE_MS = 15 * 60 * 1000;
 
 export class RefreshRunError extends Error {
   readonly outcomes: SourceOutcome[];
@@ -88,6 +93,14 @@ export function createRefreshHandler(options: RefreshHandlerOptions) {
       namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? 'TokenRefresher',
       serviceName: 'token-refresher',
     });
+  const lockTable = env.REFRESHER_LOCK_TABLE;
+  const leaseMs = env.REFRESHER_LOCK_LEASE_MS ? Number(env.REFRESHER_LOCK_LEASE_MS) : DEFAULT_LEASE_MS;
+  if (!Number.isInteger(leaseMs) || leaseMs < 1000) {
+    throw new ConfigError(
+      undefined,
+      'REFRESHER_LOCK_LEASE_MS must be a whole number of milliseconds, at least 1000',
+    );
+  }
   const deps = {
     parameters: new ParameterStore(options.ssm ?? new SSMClient({})),
     credentials: new CredentialCache(options.secretsManager ?? new SecretsManagerClient({})),
@@ -95,6 +108,9 @@ export function createRefreshHandler(options: RefreshHandlerOptions) {
     clock: options.clock ?? Date.now,
     deploymentName,
     logger,
+    ...(lockTable
+      ? { lock: new DynamoDbSourceLock(options.dynamodb ?? new DynamoDBClient({}), lockTable, leaseMs) }
+      : {}),
   };
 
   return async function handler(

@@ -7,8 +7,10 @@ import { type HttpRuntime, ProviderHttpClient } from '../http/provider-http-clie
 import type { IssuedToken } from '../providers/provider.ts';
 import { Redactor } from '../redact.ts';
 import { type PublishedToken, parsePublishedToken, serializePublishedToken } from '../token-contract.ts';
+import { awaitLock } from './await-lock.ts';
 import type { CredentialCache } from './credential-cache.ts';
 import type { ParameterStore } from './parameter-store.ts';
+import type { SourceLock } from './source-lock.ts';
 
 /** The subset of Powertools Logger the refresh cycle uses. */
 export type RefreshLogger = Pick<Logger, 'info' | 'warn'>;
@@ -21,6 +23,10 @@ export interface RefreshDependencies {
   clock: () => number;
   deploymentName: string;
   logger: RefreshLogger;
+  /** Serialises runs per source; without it, overlapping runs for one source may both refresh. */
+  lock?: SourceLock;
+  /** Longest wait for another run's lock before this run fails with LOCK_BUSY. */
+  lockWaitMs?: number;
 }
 
 export interface RefreshRequest {
@@ -56,42 +62,38 @@ export async function refreshSource(
   const base = { sourceId: source.id, provider: source.provider.name };
   let current: PublishedToken | undefined;
   try {
-    current = await readPublished(source, deps);
-    if (current) redactor.add(current.token);
-    const remaining = current ? secondsUntil(current.expiresAt, deps.clock()) : undefined;
-    if (!request.force && current && remaining !== undefined && remaining > source.refreshThresholdSeconds) {
-      return { ...base, status: 'fresh', expiresAt: current.expiresAt, secondsRemaining: remaining };
-    }
+    current = await readPublished(source, deps, redactor);
+    const seen = current;
+    const isFresh = (token: PublishedToken | undefined): token is PublishedToken =>
+      token !== undefined && secondsUntil(token.expiresAt, deps.clock()) > source.refreshThresholdSeconds;
+    // Another run has done this run's work when it published a token this run had not seen,
+    // or (unless forced) when the published token is fresh again.
+    const doneByOther = (latest: PublishedToken | undefined): latest is PublishedToken =>
+      latest !== undefined && (latest.token !== seen?.token || (!request.force && isFresh(latest)));
 
-    const issued = await issueWithRotationRetry(source, deps, request, redactor);
-    if (issued.privateState !== undefined && source.privateParameterName) {
-      await deps.parameters.writeSecure(
-        source.id,
-        source.privateParameterName,
-        issued.privateState,
-        source.kmsKeyId,
-      );
+    if (!request.force && isFresh(current)) return freshOutcome(base, current, deps);
+    if (!deps.lock) return await refreshNow(source, deps, request, redactor, base);
+
+    const turn = await awaitLock({
+      lock: deps.lock,
+      sourceId: source.id,
+      readLatest: () => readPublished(source, deps, redactor),
+      doneByOther,
+      sleep: deps.httpRuntime.sleep,
+      now: deps.httpRuntime.now,
+      giveUpAt: Math.min(
+        request.deadline ?? Number.POSITIVE_INFINITY,
+        deps.httpRuntime.now() + (deps.lockWaitMs ?? 20_000),
+      ),
+    });
+    if ('publishedByOther' in turn) return freshOutcome(base, turn.publishedByOther, deps);
+    try {
+      const latest = await readPublished(source, deps, redactor);
+      if (doneByOther(latest)) return freshOutcome(base, latest, deps);
+      return await refreshNow(source, deps, request, redactor, base);
+    } finally {
+      await turn.lease.release();
     }
-    const published: PublishedToken = {
-      token: issued.token,
-      tokenType: 'Bearer',
-      expiresAt: issued.expiresAt.toISOString(),
-      issuedAt: issued.issuedAt.toISOString(),
-      provider: source.provider.name,
-      source: source.id,
-    };
-    await deps.parameters.writeSecure(
-      source.id,
-      source.parameterName,
-      serializePublishedToken(published),
-      source.kmsKeyId,
-    );
-    return {
-      ...base,
-      status: 'refreshed',
-      expiresAt: published.expiresAt,
-      secondsRemaining: secondsUntil(published.expiresAt, deps.clock()),
-    };
   } catch (error) {
     const code = error instanceof RefresherError ? error.code : 'UNEXPECTED';
     const message =
@@ -105,13 +107,68 @@ export async function refreshSource(
   }
 }
 
+function freshOutcome(
+  base: { sourceId: string; provider: string },
+  token: PublishedToken,
+  deps: RefreshDependencies,
+): SourceOutcome {
+  return {
+    ...base,
+    status: 'fresh',
+    expiresAt: token.expiresAt,
+    secondsRemaining: secondsUntil(token.expiresAt, deps.clock()),
+  };
+}
+
+/** Obtains, validates and publishes a new token; writes nothing unless a valid token is in hand. */
+async function refreshNow(
+  source: ResolvedSource,
+  deps: RefreshDependencies,
+  request: RefreshRequest,
+  redactor: Redactor,
+  base: { sourceId: string; provider: string },
+): Promise<SourceOutcome> {
+  const issued = await issueWithRotationRetry(source, deps, request, redactor);
+  if (issued.privateState !== undefined && source.privateParameterName) {
+    await deps.parameters.writeSecure(
+      source.id,
+      source.privateParameterName,
+      issued.privateState,
+      source.kmsKeyId,
+    );
+  }
+  const published: PublishedToken = {
+    token: issued.token,
+    tokenType: 'Bearer',
+    expiresAt: issued.expiresAt.toISOString(),
+    issuedAt: issued.issuedAt.toISOString(),
+    provider: source.provider.name,
+    source: source.id,
+  };
+  await deps.parameters.writeSecure(
+    source.id,
+    source.parameterName,
+    serializePublishedToken(published),
+    source.kmsKeyId,
+  );
+  return {
+    ...base,
+    status: 'refreshed',
+    expiresAt: published.expiresAt,
+    secondsRemaining: secondsUntil(published.expiresAt, deps.clock()),
+  };
+}
+
 async function readPublished(
   source: ResolvedSource,
   deps: RefreshDependencies,
+  redactor: Redactor,
 ): Promise<PublishedToken | undefined> {
   const stored = await deps.parameters.read(source.id, source.parameterName);
   if (!stored) return undefined;
+  redactor.add(stored.value);
   const token = parsePublishedToken(stored.value);
+  if (token) redactor.add(token.token);
   if (!token) {
     deps.logger.warn('published value is not in the token format; replacing it', { source: source.id });
   }

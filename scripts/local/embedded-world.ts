@@ -2,8 +2,10 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { SourceDefinition } from '../../lambda/config/source-config.ts';
 import { PapayaSandbox } from '../../test/sandboxes/papaya-sandbox.ts';
 import { PaypackSandbox } from '../../test/sandboxes/paypack-sandbox.ts';
-import { awsClients, putSecret } from '../../test/support/aws.ts';
+import { awsClients, createLockTable, putSecret } from '../../test/support/aws.ts';
 import { startMoto } from '../../test/support/moto.ts';
+
+const LOCK_TABLE = 'token-refresher-locks';
 
 /**
  * The embedded default of local mode: moto and both sandboxes on loopback, demo
@@ -17,6 +19,7 @@ export async function startEmbeddedWorld(now: () => number) {
   const papaya = new PapayaSandbox({ now });
   const [paypackUrl, papayaUrl] = await Promise.all([paypack.start(), papaya.start()]);
   const clients = awsClients(moto.endpoint);
+  await createLockTable(clients.dynamodb, LOCK_TABLE);
 
   const paypackCredentials = {
     client_id: randomUUID(),
@@ -60,6 +63,7 @@ export async function startEmbeddedWorld(now: () => number) {
 
   return {
     clients,
+    lockTable: LOCK_TABLE,
     sources,
     motoEndpoint: moto.endpoint,
     paypackUrl,
@@ -67,6 +71,7 @@ export async function startEmbeddedWorld(now: () => number) {
     stop: async () => {
       clients.ssm.destroy();
       clients.secretsManager.destroy();
+      clients.dynamodb.destroy();
       await Promise.all([paypack.stop(), papaya.stop(), moto.stop()]);
     },
   };

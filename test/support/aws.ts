@@ -1,3 +1,4 @@
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   CreateSecretCommand,
   PutSecretValueCommand,
@@ -11,6 +12,7 @@ const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
 export interface AwsClients {
   ssm: SSMClient;
   secretsManager: SecretsManagerClient;
+  dynamodb: DynamoDBClient;
 }
 
 /** Real SDK v3 clients pointed at an emulator endpoint. */
@@ -18,6 +20,7 @@ export function awsClients(endpoint: string): AwsClients {
   return {
     ssm: new SSMClient({ endpoint, region, credentials }),
     secretsManager: new SecretsManagerClient({ endpoint, region, credentials }),
+    dynamodb: new DynamoDBClient({ endpoint, region, credentials }),
   };
 }
 
@@ -41,4 +44,16 @@ export async function readParameter(
     if ((error as Error).name === 'ParameterNotFound') return undefined;
     throw error;
   }
+}
+
+/** The refresh-lock table as the CDK stack defines it (partition key sourceId). */
+export async function createLockTable(dynamodb: DynamoDBClient, name: string): Promise<void> {
+  await dynamodb.send(
+    new CreateTableCommand({
+      TableName: name,
+      AttributeDefinitions: [{ AttributeName: 'sourceId', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'sourceId', KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
 }

@@ -51,6 +51,7 @@ export class World {
     this.capture.stop();
     this.aws.ssm.destroy();
     this.aws.secretsManager.destroy();
+    this.aws.dynamodb.destroy();
     await Promise.all([this.paypack.stop(), this.papaya.stop(), this.moto.stop()]);
   }
 
@@ -112,6 +113,7 @@ export class World {
       env: {},
       ssm: this.aws.ssm,
       secretsManager: this.aws.secretsManager,
+      dynamodb: this.aws.dynamodb,
       ...options,
     });
   }

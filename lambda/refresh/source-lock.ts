@@ -1,0 +1,75 @@
+import { randomUUID } from 'node:crypto';
+import { DeleteItemCommand, type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { StoreError } from '../errors.ts';
+
+export interface LockLease {
+  release(): Promise<void>;
+}
+
+/** Keeps two runs from refreshing one source at once (a Paypack refresh token is single-use). */
+export interface SourceLock {
+  /** A lease when the lock was free (or its holder's lease ran out); undefined while another run holds it. */
+  tryAcquire(sourceId: string): Promise<LockLease | undefined>;
+}
+
+/**
+ * A lease per source in a DynamoDB table (partition key `sourceId`), taken with a
+ * conditional write: free, or its lease expired. The lease outlives the Lambda
+ * timeout, so a run that dies without releasing blocks the source only until its
+ * lease ends; `expiresAt` (epoch seconds) lets DynamoDB TTL clean old items.
+ */
+export class DynamoDbSourceLock implements SourceLock {
+  readonly #client: DynamoDBClient;
+  readonly #tableName: string;
+  readonly #leaseMs: number;
+  readonly #now: () => number;
+
+  constructor(client: DynamoDBClient, tableName: string, leaseMs: number, now: () => number = Date.now) {
+    this.#client = client;
+    this.#tableName = tableName;
+    this.#leaseMs = leaseMs;
+    this.#now = now;
+  }
+
+  async tryAcquire(sourceId: string): Promise<LockLease | undefined> {
+    const owner = randomUUID();
+    const now = this.#now();
+    const leaseUntil = now + this.#leaseMs;
+    try {
+      await this.#client.send(
+        new PutItemCommand({
+          TableName: this.#tableName,
+          Item: {
+            sourceId: { S: sourceId },
+            owner: { S: owner },
+            leaseUntil: { N: String(leaseUntil) },
+            expiresAt: { N: String(Math.ceil(leaseUntil / 1000) + 3600) },
+          },
+          ConditionExpression: 'attribute_not_exists(sourceId) OR leaseUntil < :now',
+          ExpressionAttributeValues: { ':now': { N: String(now) } },
+        }),
+      );
+    } catch (error) {
+      const name = error instanceof Error ? error.name : 'UnknownError';
+      if (name === 'ConditionalCheckFailedException') return undefined;
+      throw new StoreError(sourceId, `could not take the refresh lock in table "${this.#tableName}"`, name);
+    }
+    return {
+      release: async () => {
+        try {
+          await this.#client.send(
+            new DeleteItemCommand({
+              TableName: this.#tableName,
+              Key: { sourceId: { S: sourceId } },
+              ConditionExpression: '#owner = :owner',
+              ExpressionAttributeNames: { '#owner': 'owner' },
+              ExpressionAttributeValues: { ':owner': { S: owner } },
+            }),
+          );
+        } catch {
+          // Lost the lease already, or DynamoDB is unreachable: the lease expires on its own.
+        }
+      },
+    };
+  }
+}

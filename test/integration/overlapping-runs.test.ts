@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { DynamoDbSourceLock } from '../../lambda/refresh/source-lock.ts';
+import { parsePublishedToken } from '../../lambda/token-contract.ts';
+import { createLockTable, readParameter } from '../support/aws.ts';
+import { World } from '../support/world.ts';
+
+const CONCURRENT_RUNS = 20;
+
+describe('overlapping runs for one source (DynamoDB lease lock, against moto and the sandbox)', () => {
+  let world: World;
+  before(async () => {
+    world = await World.start();
+    await createLockTable(world.aws.dynamodb, 'refresh-locks');
+  });
+  after(async () => {
+    const leaks = world.leaks();
+    await world.stop();
+    assert.deepEqual(leaks, []);
+  });
+
+  async function concurrentRuns(env: Record<string, string>, force: boolean) {
+    const source = await world.paypackSource();
+    const handler = world.handler({ env });
+    await handler({ sources: [source] });
+    const before = {
+      authorize: world.paypack.server.callsTo('authorize').length,
+      refresh: world.paypack.server.callsTo('refresh-sdk').length,
+    };
+
+    const results = await Promise.allSettled(
+      Array.from({ length: CONCURRENT_RUNS }, () => handler({ sources: [source], force })),
+    );
+
+    const issuedCalls =
+      world.paypack.server.callsTo('authorize').length -
+      before.authorize +
+      world.paypack.server.callsTo('refresh-sdk').length -
+      before.refresh;
+    return { source, results, issuedCalls };
+  }
+
+  it(`${CONCURRENT_RUNS} forced runs at once issue exactly one new token`, async () => {
+    const { source, results, issuedCalls } = await concurrentRuns(
+      { REFRESHER_LOCK_TABLE: 'refresh-locks' },
+      true,
+    );
+
+    assert.equal(issuedCalls, 1, 'one provider call in all');
+    assert.deepEqual(world.paypack.reusedRefreshTokens, []);
+    const statuses = results.map((result) =>
+      result.status === 'fulfilled' ? result.value.outcomes[0]?.status : 'rejected',
+    );
+    assert.equal(statuses.filter((status) => status === 'refreshed').length, 1);
+    assert.equal(statuses.filter((status) => status === 'fresh').length, CONCURRENT_RUNS - 1);
+    const published = parsePublishedToken(
+      (await readParameter(world.aws.ssm, source.parameterName))?.value ?? '',
+    );
+    assert.ok(published && (await world.paypack.isLive(published.token)), 'final value is a live token');
+    assert.equal(published.token, world.paypack.issued.at(-2), 'it is the one token issued');
+  });
+
+  it('without the lock the same burst refreshes more than once (the test can tell)', async () => {
+    const { issuedCalls } = await concurrentRuns({}, true);
+    assert.ok(issuedCalls > 1, `expected several provider calls, saw ${issuedCalls}`);
+  });
+});
+
+describe('DynamoDbSourceLock lease rules (moto)', () => {
+  let world: World;
+  before(async () => {
+    world = await World.start();
+    await createLockTable(world.aws.dynamodb, 'lease-rules');
+  });
+  after(async () => {
+    await world.stop();
+  });
+
+  it('takes over an expired lease, and a stale holder cannot release the new one', async () => {
+    let now = 1_000_000;
+    const lock = new DynamoDbSourceLock(world.aws.dynamodb, 'lease-rules', 1000, () => now);
+    const first = await lock.tryAcquire('s1');
+    assert.ok(first);
+    now += 500;
+    assert.equal(await lock.tryAcquire('s1'), undefined, 'held');
+    assert.ok(await lock.tryAcquire('s2'), 'other sources are independent');
+    now += 600;
+    const second = await lock.tryAcquire('s1');
+    assert.ok(second, 'expired lease taken over');
+    await first.release();
+    assert.equal(await lock.tryAcquire('s1'), undefined, 'the stale release did not free the new lease');
+    await second.release();
+    assert.ok(await lock.tryAcquire('s1'), 'free after its holder released it');
+  });
+});
