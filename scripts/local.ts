@@ -75,9 +75,11 @@ async function main(): Promise<number> {
     env: {
       REFRESHER_SOURCES: JSON.stringify(scheduled.map((entry) => entry.definition)),
       REFRESHER_DEPLOYMENT: 'local',
+      ...(lockTable ? { REFRESHER_LOCK_TABLE: lockTable } : {}),
     },
     ssm,
     secretsManager,
+    dynamodb,
     clock: clock.now,
     logger: new Logger({ serviceName: 'token-refresher-local' }),
   });
