@@ -13,6 +13,12 @@ import { ParameterStore } from '../refresh/parameter-store.ts';
 import { refreshAll } from '../refresh/refresh-all.ts';
 import type { SourceOutcome } from '../refresh/refresh-source.ts';
 import { DynamoDbSourceLock } from '../refresh/source-lock.ts';
+import {
+  DEPLOYMENT_RESOURCE_ID,
+  type DeploymentEvent,
+  type DeploymentResponse,
+  isDeploymentEvent,
+} from './deployment-event.ts';
 
 /**
  * The invocation payload (README, "Configuration contract"). All fields are
@@ -91,7 +97,7 @@ export function createRefreshHandler(options: RefreshHandlerOptions) {
     options.metrics ??
     new Metrics({
       namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? 'TokenRefresher',
-      serviceName: 'token-refresher',
+      serviceName: env.POWERTOOLS_SERVICE_NAME ?? 'token-refresher',
     });
   const lockTable = env.REFRESHER_LOCK_TABLE;
   const leaseMs = env.REFRESHER_LOCK_LEASE_MS ? Number(env.REFRESHER_LOCK_LEASE_MS) : DEFAULT_LEASE_MS;
@@ -113,7 +119,7 @@ export function createRefreshHandler(options: RefreshHandlerOptions) {
       : {}),
   };
 
-  return async function handler(
+  async function refresh(
     event: RefreshEvent | null | undefined,
     context?: Context,
   ): Promise<RefreshResponse> {
@@ -135,7 +141,33 @@ export function createRefreshHandler(options: RefreshHandlerOptions) {
     const failed = outcomes.filter((outcome) => outcome.status === 'failed');
     if (failed.length > 0) throw new RefreshRunError(failed, outcomes);
     return { outcomes };
-  };
+  }
+
+  async function handler(event: DeploymentEvent, context?: Context): Promise<DeploymentResponse>;
+  async function handler(event: RefreshEvent | null | undefined, context?: Context): Promise<RefreshResponse>;
+  async function handler(
+    event: RefreshEvent | DeploymentEvent | null | undefined,
+    context?: Context,
+  ): Promise<RefreshResponse | DeploymentResponse> {
+    if (!isDeploymentEvent(event)) return refresh(event, context);
+    if (event.RequestType === 'Delete') {
+      return {
+        PhysicalResourceId: event.PhysicalResourceId ?? DEPLOYMENT_RESOURCE_ID,
+        Data: { Refreshed: 0, Fresh: 0 },
+      };
+    }
+    const sources = parseJson(
+      event.ResourceProperties.Sources ?? '',
+      "the deployment event's Sources property",
+    );
+    const { outcomes } = await refresh({ sources }, context);
+    const count = (status: string) => outcomes.filter((outcome) => outcome.status === status).length;
+    return {
+      PhysicalResourceId: DEPLOYMENT_RESOURCE_ID,
+      Data: { Refreshed: count('refreshed'), Fresh: count('fresh') },
+    };
+  }
+  return handler;
 }
 
 function recordMetrics(metrics: Metrics, outcome: SourceOutcome): void {

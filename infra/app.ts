@@ -1,0 +1,31 @@
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { stages } from './config/stages.ts';
+import { TokenRefresherStack } from './token-refresher-stack.ts';
+
+/** Every stage in infra/config/stages.ts, or only `-c stage=<name>`. */
+export function buildApp(app = new App()): App {
+  const only = app.node.tryGetContext('stage') as string | undefined;
+  const selected = only ? stages.filter((stage) => stage.name === only) : stages;
+  if (selected.length === 0) {
+    throw new Error(
+      `no stage "${only}" in infra/config/stages.ts (stages: ${stages.map((stage) => stage.name).join(', ')})`,
+    );
+  }
+  for (const stage of selected) {
+    new TokenRefresherStack(app, `TokenRefresher-${stage.name}`, {
+      stage,
+      env: {
+        account: stage.account ?? process.env.CDK_DEFAULT_ACCOUNT,
+        region: stage.region ?? process.env.CDK_DEFAULT_REGION,
+      },
+      description: `Scheduled bearer-token refresher (${stage.name})`,
+    });
+  }
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  return app;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  buildApp().synth();
+}

@@ -1,0 +1,43 @@
+import type { ProviderName } from '../../lambda/providers/index.ts';
+
+export type ProviderEnvironment = 'sandbox' | 'production';
+
+/** Where a source's credentials live. */
+export type SecretReference =
+  | { name: string }
+  | { arn: string }
+  /** Create an empty placeholder secret (named `<secretPrefix>/<source id>`) to fill in after the first deploy. */
+  | { create: true };
+
+export interface StageSource {
+  id: string;
+  provider: ProviderName;
+  /** Picks the base URL from the stage's `endpoints` (or the provider's public default). */
+  environment: ProviderEnvironment;
+  /** Overrides the endpoint lookup. */
+  baseUrl?: string;
+  secret: SecretReference;
+  schedule?: { periodMinutes: number; refreshThresholdMinutes: number };
+  /** Provider options (Papaya: expirationSeconds, tokenName). */
+  options?: Record<string, unknown>;
+}
+
+export interface StageConfig {
+  /** dev, prod, …: names the stack `TokenRefresher-<name>`. */
+  name: string;
+  account?: string;
+  region?: string;
+  /** Default `/token-refresher/<name>`. */
+  parameterPrefix?: string;
+  /** Placeholder secrets are named `<secretPrefix>/<source id>`. Default `token-refresher/<name>`. */
+  secretPrefix?: string;
+  /** Base URLs per provider and environment; Paypack production has a public default, Papaya has none. */
+  endpoints?: Partial<Record<ProviderName, Partial<Record<ProviderEnvironment, string>>>>;
+  /** Subscribe this address to the alarm topic. */
+  alarmEmail?: string;
+  /** Send alarms to an existing topic instead of creating one. */
+  alarmTopicArn?: string;
+  sources: StageSource[];
+  /** Deploy the example consumer function, granted this source's token. */
+  exampleConsumerSourceId?: string;
+}

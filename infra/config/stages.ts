@@ -1,0 +1,58 @@
+import type { StageConfig } from './stage-config.ts';
+
+/**
+ * The deployments of this token refresher. Edit this file to add sources,
+ * stages or endpoints; `npx cdk synth` checks every stage and says what to fix.
+ *
+ * Papaya's hosts are handed out by Papaya's integration support (sandbox and
+ * production differ, with separate keys): the `.invalid` hosts below are
+ * placeholders to replace before deploying.
+ */
+export const stages: StageConfig[] = [
+  {
+    name: 'dev',
+    alarmEmail: 'platform-alerts@example.com',
+    endpoints: {
+      papaya: { sandbox: 'https://papaya-sandbox-api.invalid/api' },
+    },
+    sources: [
+      { id: 'paypack-cashin', provider: 'paypack', environment: 'production', secret: { create: true } },
+      {
+        id: 'papaya-payroll',
+        provider: 'papaya',
+        environment: 'sandbox',
+        secret: { create: true },
+        options: { expirationSeconds: 86_400 },
+      },
+    ],
+    exampleConsumerSourceId: 'paypack-cashin',
+  },
+  {
+    name: 'prod',
+    alarmEmail: 'platform-oncall@example.com',
+    endpoints: {
+      papaya: { production: 'https://papaya-production-api.invalid/api' },
+    },
+    sources: [
+      {
+        id: 'paypack-cashin',
+        provider: 'paypack',
+        environment: 'production',
+        secret: { name: 'token-refresher/prod/paypack-cashin' },
+      },
+      {
+        id: 'paypack-cashout',
+        provider: 'paypack',
+        environment: 'production',
+        secret: { name: 'token-refresher/prod/paypack-cashout' },
+      },
+      {
+        id: 'papaya-payroll',
+        provider: 'papaya',
+        environment: 'production',
+        secret: { name: 'token-refresher/prod/papaya-payroll' },
+        schedule: { periodMinutes: 60, refreshThresholdMinutes: 720 },
+      },
+    ],
+  },
+];

@@ -1,0 +1,143 @@
+import { Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import type { Construct } from 'constructs';
+import { joinUrl } from '../lambda/http/url-policy.ts';
+import { CONSUMER_EXAMPLE_ENTRY, ESBUILD_TARGET, ESM_REQUIRE_BANNER } from './bundling.ts';
+import type { StageConfig, StageSource } from './config/stage-config.ts';
+import { DEFAULT_BASE_URLS, TokenRefresher, type TokenRefresherSource } from './token-refresher.ts';
+
+/** Paths of harmless "does this token work" calls, per provider (from the providers' docs). */
+const PROBE_PATHS = { paypack: '/merchants/me', papaya: '/payments/wallets?take=1' } as const;
+
+export interface TokenRefresherStackProps extends StackProps {
+  stage: StageConfig;
+}
+
+/** One stage of the token refresher, built from its typed configuration. */
+export class TokenRefresherStack extends Stack {
+  readonly refresher: TokenRefresher;
+
+  constructor(scope: Construct, id: string, props: TokenRefresherStackProps) {
+    super(scope, id, props);
+    const { stage } = props;
+    const where = `stage "${stage.name}"`;
+    const secretPrefix = stage.secretPrefix ?? `token-refresher/${stage.name}`;
+
+    const sources: TokenRefresherSource[] = stage.sources.map((source) => ({
+      id: source.id,
+      provider: source.provider,
+      baseUrl: baseUrlFor(stage, source),
+      secret: this.#secret(source, secretPrefix),
+      ...(source.schedule
+        ? {
+            schedule: {
+              period: Duration.minutes(source.schedule.periodMinutes),
+              refreshThreshold: Duration.minutes(source.schedule.refreshThresholdMinutes),
+            },
+          }
+        : {}),
+      ...(source.options ? { options: source.options } : {}),
+      // A placeholder secret holds no credentials until someone puts them there.
+      refreshOnDeploy: !('create' in source.secret),
+    }));
+
+    const alarmTopic = stage.alarmTopicArn
+      ? sns.Topic.fromTopicArn(this, 'AlarmTopic', stage.alarmTopicArn)
+      : undefined;
+    try {
+      this.refresher = new TokenRefresher(this, 'Refresher', {
+        sources,
+        parameterPrefix: stage.parameterPrefix ?? `/token-refresher/${stage.name}`,
+        deploymentName: `token-refresher-${stage.name}`,
+        ...(alarmTopic ? { alarmTopic } : {}),
+      });
+    } catch (error) {
+      throw new Error(`${where}: ${(error as Error).message} (edit infra/config/stages.ts)`);
+    }
+    if (stage.alarmEmail)
+      this.refresher.alarmTopic.addSubscription(new subscriptions.EmailSubscription(stage.alarmEmail));
+
+    if (stage.exampleConsumerSourceId) {
+      const source = stage.sources.find((candidate) => candidate.id === stage.exampleConsumerSourceId);
+      if (!source) {
+        throw new Error(
+          `${where}: exampleConsumerSourceId "${stage.exampleConsumerSourceId}" is not one of its sources`,
+        );
+      }
+      this.#exampleConsumer(source, baseUrlFor(stage, source));
+    }
+  }
+
+  #secret(source: StageSource, secretPrefix: string): secretsmanager.ISecret {
+    const id = `Secret-${source.id}`;
+    if ('name' in source.secret) return secretsmanager.Secret.fromSecretNameV2(this, id, source.secret.name);
+    if ('arn' in source.secret)
+      return secretsmanager.Secret.fromSecretCompleteArn(this, id, source.secret.arn);
+    const secret = new secretsmanager.Secret(this, id, {
+      secretName: `${secretPrefix}/${source.id}`,
+      description: `Credentials JSON for token-refresher source ${source.id} (${source.provider}); replace the generated value`,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(secret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason: `Holds ${source.provider} API credentials, which are issued and rotated in the provider's dashboard; Secrets Manager rotation cannot rotate them.`,
+    });
+    return secret;
+  }
+
+  #exampleConsumer(source: StageSource, baseUrl: string): void {
+    const logGroup = new logs.LogGroup(this, 'ExampleConsumerLogs', {
+      retention: logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const role = new iam.Role(this, 'ExampleConsumerRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    });
+    const fn = new nodejs.NodejsFunction(this, 'ExampleConsumer', {
+      entry: CONSUMER_EXAMPLE_ENTRY,
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: 256,
+      timeout: Duration.seconds(10),
+      role,
+      logGroup,
+      description: `Example consumer: reads the ${source.id} token and calls ${source.provider}`,
+      environment: {
+        TOKEN_PARAMETER_NAME: this.refresher.parameterName(source.id),
+        PROVIDER_PROBE_URL: joinUrl(baseUrl, PROBE_PATHS[source.provider]).href,
+      },
+      bundling: {
+        format: nodejs.OutputFormat.ESM,
+        minify: true,
+        target: ESBUILD_TARGET,
+        banner: ESM_REQUIRE_BANNER,
+        forceDockerBundling: false,
+      },
+    });
+    logGroup.grantWrite(role);
+    this.refresher.grantRead(fn, source.id);
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5',
+      reason: "Log stream names inside the function's own log group are not known in advance.",
+    });
+  }
+}
+
+function baseUrlFor(stage: StageConfig, source: StageSource): string {
+  const url =
+    source.baseUrl ??
+    stage.endpoints?.[source.provider]?.[source.environment] ??
+    (source.environment === 'production' ? DEFAULT_BASE_URLS[source.provider] : undefined);
+  if (!url) {
+    throw new Error(
+      `stage "${stage.name}", source "${source.id}": no ${source.environment} endpoint for ${source.provider}; set endpoints.${source.provider}.${source.environment} (or the source's baseUrl) in infra/config/stages.ts`,
+    );
+  }
+  return url;
+}

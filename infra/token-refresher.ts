@@ -1,0 +1,408 @@
+import { CustomResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as cr from 'aws-cdk-lib/custom-resources';
+import { Construct } from 'constructs';
+import { resolveSource, type SourceDefinition } from '../lambda/config/source-config.ts';
+import { type ProviderName, providerFactories } from '../lambda/providers/index.ts';
+import type { AnyTokenProvider } from '../lambda/providers/provider.ts';
+import { ESBUILD_TARGET, ESM_REQUIRE_BANNER, HANDLER_ENTRIES } from './bundling.ts';
+import { acknowledgeManagedPolicy, acknowledgeWildcardResources } from './nag.ts';
+import { RefresherAlarms } from './refresher-alarms.ts';
+import { scheduleProblem } from './schedule-policy.ts';
+
+export interface SourceSchedule {
+  /** Time between runs; whole minutes. */
+  period: Duration;
+  /** Refresh when the published token has this much life left or less. */
+  refreshThreshold: Duration;
+}
+
+/** Production schedules derived from each provider's token life (see schedule-policy.ts for the rule). */
+export const DEFAULT_SCHEDULES: Record<ProviderName, SourceSchedule> = {
+  // 15-minute tokens: refresh under 10 min left, checked every 4 min (one failed run still leaves > 1.5 min).
+  paypack: { period: Duration.minutes(4), refreshThreshold: Duration.minutes(10) },
+  // 24 h tokens: refresh under 12 h left, checked hourly (half a day of outage is survivable).
+  papaya: { period: Duration.hours(1), refreshThreshold: Duration.hours(12) },
+};
+
+export const DEFAULT_BASE_URLS: Partial<Record<ProviderName, string>> = {
+  paypack: 'https://payments.paypack.rw/api',
+};
+
+export interface TokenRefresherSource {
+  /** 1-64 letters, digits, "_", "." or "-". */
+  id: string;
+  provider: ProviderName;
+  /** Default: the provider's public API (Paypack only; Papaya's host comes from its integration support). */
+  baseUrl?: string;
+  /** Holds the credentials JSON for this source. */
+  secret: secretsmanager.ISecret;
+  /** Default: the provider's schedule in DEFAULT_SCHEDULES. */
+  schedule?: SourceSchedule;
+  /** Provider options (Papaya: expirationSeconds, tokenName). */
+  options?: Record<string, unknown>;
+  /** Refresh at deploy time so the parameter exists when `cdk deploy` returns. Default true; false for empty placeholder secrets. */
+  refreshOnDeploy?: boolean;
+}
+
+export interface TokenRefresherProps {
+  sources: TokenRefresherSource[];
+  /** Parameter paths: `<prefix>/tokens/<id>` (consumers) and `<prefix>/private/<id>/refresh-token`. Default `/token-refresher`. */
+  parameterPrefix?: string;
+  /** Names this deployment to providers (Papaya token_name). Default: the stack name. */
+  deploymentName?: string;
+  /** Where alarms go. Default: a new encrypted topic. */
+  alarmTopic?: sns.ITopic;
+  /** Encrypts the SecureString parameters. Default: a new customer managed key with yearly rotation. */
+  encryptionKey?: kms.IKey;
+  /** Default 256 MB. */
+  memorySize?: number;
+  /** Default 30 s. Bounds a run; the schedule rule accounts for it. */
+  timeout?: Duration;
+  /** Default three months. */
+  logRetention?: logs.RetentionDays;
+  /** CloudWatch namespace of the handler's metrics. Default `TokenRefresher`. */
+  metricNamespace?: string;
+}
+
+const SERVICE_NAME = 'token-refresher';
+
+/**
+ * Keeps a valid bearer token for every source in an SSM SecureString: one
+ * function per provider, one EventBridge Scheduler schedule per source carrying
+ * that source's definition, a DynamoDB lease so runs of one source never
+ * overlap, a customer managed KMS key, alarms, and a deploy-time first refresh.
+ */
+export class TokenRefresher extends Construct {
+  readonly encryptionKey: kms.IKey;
+  readonly alarmTopic: sns.ITopic;
+  readonly deadLetterQueue: sqs.Queue;
+  readonly lockTable: dynamodb.Table;
+  readonly functions: Partial<Record<ProviderName, nodejs.NodejsFunction>> = {};
+  readonly parameterPrefix: string;
+  readonly #sources = new Map<string, TokenRefresherSource & { threshold: number; period: Duration }>();
+
+  constructor(scope: Construct, id: string, props: TokenRefresherProps) {
+    super(scope, id);
+    this.parameterPrefix = validatePrefix(props.parameterPrefix ?? '/token-refresher');
+    const timeout = props.timeout ?? Duration.seconds(30);
+    if (props.sources.length === 0) throw new Error('TokenRefresher: add at least one source to "sources"');
+
+    this.encryptionKey =
+      props.encryptionKey ??
+      new kms.Key(this, 'ParameterKey', {
+        description: 'Encrypts token-refresher SecureString parameters',
+        enableKeyRotation: true,
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+    this.alarmTopic = props.alarmTopic ?? this.#createTopic();
+    this.deadLetterQueue = this.#createDeadLetterQueue();
+    this.lockTable = this.#createLockTable();
+
+    const definitions = new Map<ProviderName, SourceDefinition[]>();
+    for (const source of props.sources) {
+      const { definition, period, threshold } = this.#validate(source, timeout);
+      this.#sources.set(source.id, { ...source, period, threshold });
+      definitions.set(source.provider, [...(definitions.get(source.provider) ?? []), definition]);
+    }
+
+    const alarms = new RefresherAlarms(this, 'Alarms', {
+      topic: this.alarmTopic,
+      deadLetterQueue: this.deadLetterQueue,
+      metricNamespace: props.metricNamespace ?? 'TokenRefresher',
+      serviceName: SERVICE_NAME,
+    });
+
+    for (const [provider, sources] of definitions) {
+      const fn = this.#createFunction(provider, props, timeout);
+      this.functions[provider] = fn;
+      alarms.watchFunction(provider, fn);
+      for (const definition of sources) {
+        const source = this.#sources.get(definition.id);
+        if (!source) continue;
+        source.secret.grantRead(fn);
+        this.#schedule(fn, definition, source.period);
+        alarms.watchStaleness(definition.id, source.period, source.threshold);
+      }
+      const onDeploy = sources.filter(
+        (definition) => this.#sources.get(definition.id)?.refreshOnDeploy !== false,
+      );
+      if (onDeploy.length > 0) this.#refreshOnDeploy(provider, fn, onDeploy);
+    }
+  }
+
+  /** The parameter consumers read for `sourceId`. */
+  parameterName(sourceId: string): string {
+    this.#source(sourceId);
+    return `${this.parameterPrefix}/tokens/${sourceId}`;
+  }
+
+  parameterArn(sourceId: string): string {
+    return parameterArn(this, this.parameterName(sourceId));
+  }
+
+  /** Lets `grantee` read one source's token: GetParameter on that parameter and Decrypt for it alone. */
+  grantRead(grantee: iam.IGrantable, sourceId: string): iam.Grant {
+    const arn = this.parameterArn(sourceId);
+    const grant = iam.Grant.addToPrincipal({ grantee, actions: ['ssm:GetParameter'], resourceArns: [arn] });
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['kms:Decrypt'],
+      resourceArns: [this.encryptionKey.keyArn],
+      conditions: {
+        StringEquals: {
+          'kms:ViaService': `ssm.${Stack.of(this).region}.amazonaws.com`,
+          'kms:EncryptionContext:PARAMETER_ARN': arn,
+        },
+      },
+    });
+    return grant;
+  }
+
+  #source(sourceId: string) {
+    const source = this.#sources.get(sourceId);
+    if (!source) {
+      throw new Error(
+        `TokenRefresher: no source "${sourceId}" (sources: ${[...this.#sources.keys()].join(', ')})`,
+      );
+    }
+    return source;
+  }
+
+  #validate(source: TokenRefresherSource, timeout: Duration) {
+    const where = `TokenRefresher source "${source.id}"`;
+    if (this.#sources.has(source.id))
+      throw new Error(`${where}: the id is used twice; give each source its own id`);
+    const provider: AnyTokenProvider | undefined = providerFactories[source.provider]?.();
+    if (!provider) {
+      throw new Error(
+        `${where}: provider "${source.provider}" is unknown (use one of: ${Object.keys(providerFactories).join(', ')})`,
+      );
+    }
+    const baseUrl = source.baseUrl ?? DEFAULT_BASE_URLS[source.provider];
+    if (!baseUrl)
+      throw new Error(
+        `${where}: set "baseUrl"; ${source.provider} has no public default (ask its integration support for the host)`,
+      );
+    const schedule = source.schedule ?? DEFAULT_SCHEDULES[source.provider];
+    const definition: SourceDefinition = {
+      id: source.id,
+      provider: source.provider,
+      baseUrl,
+      secretId: source.secret.secretArn,
+      parameterName: `${this.parameterPrefix}/tokens/${source.id}`,
+      ...(provider.usesPrivateState
+        ? { privateParameterName: `${this.parameterPrefix}/private/${source.id}/refresh-token` }
+        : {}),
+      kmsKeyId: this.encryptionKey.keyArn,
+      refreshThresholdSeconds: schedule.refreshThreshold.toSeconds(),
+      ...(source.options ? { options: source.options } : {}),
+    };
+    let resolved: ReturnType<typeof resolveSource>;
+    try {
+      resolved = resolveSource(definition, new Map([[provider.name, provider]]), source.id);
+    } catch (error) {
+      throw new Error(`${where}: ${(error as Error).message.replace(/^source "[^"]*": /, '')}`);
+    }
+    const problem = scheduleProblem({
+      periodSeconds: schedule.period.toSeconds(),
+      thresholdSeconds: resolved.refreshThresholdSeconds,
+      lifetimeSeconds: provider.tokenLifetimeSeconds(resolved.options),
+      runTimeoutSeconds: timeout.toSeconds(),
+    });
+    if (problem) throw new Error(`${where}: ${problem}`);
+    return { definition, period: schedule.period, threshold: resolved.refreshThresholdSeconds };
+  }
+
+  #createTopic(): sns.Topic {
+    return new sns.Topic(this, 'AlarmTopic', {
+      displayName: 'token-refresher alarms',
+      masterKey: kms.Alias.fromAliasName(this, 'SnsKey', 'alias/aws/sns'),
+      enforceSSL: true,
+    });
+  }
+
+  #createDeadLetterQueue(): sqs.Queue {
+    const queue = new sqs.Queue(this, 'DeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(queue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is itself the dead-letter queue of the schedules and the refresher functions.',
+    });
+    return queue;
+  }
+
+  #createLockTable(): dynamodb.Table {
+    const table = new dynamodb.Table(this, 'LockTable', {
+      partitionKey: { name: 'sourceId', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: 'expiresAt',
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    Validations.of(table).acknowledge({
+      id: 'AwsSolutions-DDB3',
+      reason:
+        'Holds only short-lived refresh leases (minutes); there is nothing to recover to a point in time.',
+    });
+    return table;
+  }
+
+  #createFunction(
+    provider: ProviderName,
+    props: TokenRefresherProps,
+    timeout: Duration,
+  ): nodejs.NodejsFunction {
+    const id = `${capitalize(provider)}Refresher`;
+    const logGroup = new logs.LogGroup(this, `${id}Logs`, {
+      retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const role = new iam.Role(this, `${id}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `token-refresher ${provider} function: its logs, its sources' secrets and parameters, the lock table`,
+    });
+    const fn = new nodejs.NodejsFunction(this, id, {
+      entry: HANDLER_ENTRIES[provider],
+      handler: 'handler',
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 256,
+      timeout,
+      role,
+      logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      description: `Refreshes ${provider} bearer tokens into SSM SecureString parameters`,
+      environment: {
+        REFRESHER_DEPLOYMENT: props.deploymentName ?? Stack.of(this).stackName,
+        REFRESHER_LOCK_TABLE: this.lockTable.tableName,
+        // A lease must outlive the run that holds it.
+        REFRESHER_LOCK_LEASE_MS: String(timeout.toMilliseconds() + 30_000),
+        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+        POWERTOOLS_METRICS_NAMESPACE: props.metricNamespace ?? 'TokenRefresher',
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+      bundling: {
+        format: nodejs.OutputFormat.ESM,
+        minify: true,
+        sourceMap: true,
+        target: ESBUILD_TARGET,
+        banner: ESM_REQUIRE_BANNER,
+        bundleAwsSDK: true,
+        forceDockerBundling: false,
+      },
+      onFailure: new destinations.SqsDestination(this.deadLetterQueue),
+      retryAttempts: 1,
+    });
+    logGroup.grantWrite(role);
+    this.lockTable.grant(role, 'dynamodb:PutItem', 'dynamodb:DeleteItem');
+    const parameterPaths = [
+      parameterArn(this, `${this.parameterPrefix}/tokens/*`),
+      parameterArn(this, `${this.parameterPrefix}/private/*`),
+    ];
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadAndPublishTokens',
+        actions: ['ssm:GetParameter', 'ssm:PutParameter'],
+        resources: parameterPaths,
+      }),
+    );
+    acknowledgeWildcardResources(
+      role,
+      parameterPaths,
+      "Scoped to this deployment's parameter prefix: a fleet of sources has too many parameters to list within IAM policy size limits.",
+    );
+    // EventBridge Scheduler's invoke role (one per function, at stack level) and the custom-resource framework.
+    acknowledgeWildcardResources(
+      Stack.of(this),
+      [`${fn.functionArn}:*`],
+      'lambda:InvokeFunction on the refresher function and its versions (ARN:*), exactly as aws-cdk-lib grants invoke.',
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'EncryptParametersViaSsm',
+        actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: [this.encryptionKey.keyArn],
+        conditions: {
+          StringEquals: { 'kms:ViaService': `ssm.${Stack.of(this).region}.amazonaws.com` },
+          StringLike: {
+            'kms:EncryptionContext:PARAMETER_ARN': parameterArn(this, `${this.parameterPrefix}/*`),
+          },
+        },
+      }),
+    );
+    return fn;
+  }
+
+  #schedule(fn: lambda.IFunction, definition: SourceDefinition, period: Duration): void {
+    new scheduler.Schedule(this, `Schedule-${definition.id}`, {
+      description: `Refresh ${definition.provider} token for source ${definition.id}`,
+      schedule: scheduler.ScheduleExpression.rate(period),
+      timeWindow: scheduler.TimeWindow.off(),
+      target: new targets.LambdaInvoke(fn, {
+        input: scheduler.ScheduleTargetInput.fromObject({ sources: [definition] }),
+        retryAttempts: 2,
+        // A delivery retried after the next run is due is worthless.
+        maxEventAge: Duration.seconds(Math.max(60, period.toSeconds())),
+        deadLetterQueue: this.deadLetterQueue,
+      }),
+    });
+  }
+
+  #refreshOnDeploy(provider: ProviderName, fn: lambda.IFunction, sources: SourceDefinition[]): void {
+    const id = `${capitalize(provider)}FirstRefresh`;
+    const frameworkLogs = new logs.LogGroup(this, `${id}ProviderLogs`, {
+      retention: logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const providerFramework = new cr.Provider(this, `${id}Provider`, {
+      onEventHandler: fn,
+      logGroup: frameworkLogs,
+    });
+    new CustomResource(this, id, {
+      serviceToken: providerFramework.serviceToken,
+      resourceType: 'Custom::TokenRefresherFirstRefresh',
+      properties: { Sources: Stack.of(this).toJsonString(sources) },
+    });
+    acknowledgeManagedPolicy(
+      providerFramework,
+      'service-role/AWSLambdaBasicExecutionRole',
+      'The aws-cdk-lib custom-resource provider framework function logs with this policy; it only relays the deploy-time refresh.',
+    );
+  }
+}
+
+function parameterArn(scope: Construct, name: string): string {
+  return Stack.of(scope).formatArn({
+    service: 'ssm',
+    resource: 'parameter',
+    resourceName: name.replace(/^\//, ''),
+  });
+}
+
+function validatePrefix(prefix: string): string {
+  if (!/^(\/[A-Za-z0-9_.-]+)+$/.test(prefix)) {
+    throw new Error(
+      `TokenRefresher: parameterPrefix "${prefix}" must look like /token-refresher/prod (no trailing slash)`,
+    );
+  }
+  return prefix;
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
