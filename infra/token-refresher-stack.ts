@@ -28,6 +28,10 @@ export class TokenRefresherStack extends Stack {
     const { stage } = props;
     const where = `stage "${stage.name}"`;
     const secretPrefix = stage.secretPrefix ?? `token-refresher/${stage.name}`;
+    const ids = stage.sources.map((source) => source.id);
+    const repeated = ids.find((sourceId, index) => ids.indexOf(sourceId) !== index);
+    if (repeated)
+      throw new Error(`${where}: source id "${repeated}" is used twice; give each source its own id`);
 
     const sources: TokenRefresherSource[] = stage.sources.map((source) => ({
       id: source.id,

@@ -1,0 +1,50 @@
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import type { StageConfig } from '../../infra/config/stage-config.ts';
+import { TokenRefresherStack } from '../../infra/token-refresher-stack.ts';
+
+/** Skips esbuild bundling: template tests need the resources, not the code. */
+export function testApp(): App {
+  return new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+}
+
+export function synthStage(stage: StageConfig): { stack: TokenRefresherStack; template: Template } {
+  const stack = new TokenRefresherStack(testApp(), `TokenRefresher-${stage.name}`, {
+    stage,
+    env: { account: '123456789012', region: 'eu-west-1' },
+  });
+  return { stack, template: Template.fromStack(stack) };
+}
+
+export const baseStage: StageConfig = {
+  name: 'test',
+  endpoints: { papaya: { production: 'https://papaya.example/api' } },
+  alarmEmail: 'oncall@example.com',
+  sources: [
+    {
+      id: 'cash-in',
+      provider: 'paypack',
+      environment: 'production',
+      secret: { name: 'token-refresher/test/cash-in' },
+    },
+    {
+      id: 'payroll',
+      provider: 'papaya',
+      environment: 'production',
+      secret: { name: 'token-refresher/test/payroll' },
+    },
+  ],
+};
+
+export type Json = Record<string, unknown>;
+
+export function resourcesOf(template: Template, type: string): [string, Json][] {
+  return Object.entries(template.findResources(type)) as [string, Json][];
+}
+
+export function statementsOf(template: Template): Json[] {
+  const policies = resourcesOf(template, 'AWS::IAM::Policy').map(([, policy]) => policy);
+  return policies.flatMap(
+    (policy) => ((policy.Properties as Json).PolicyDocument as { Statement: Json[] }).Statement,
+  );
+}
