@@ -85,3 +85,11 @@ export function describeUnexpected(error: unknown): string {
   if (error instanceof Error) return error.name || 'Error';
   return typeof error;
 }
+
+/** The AWS error name (ThrottlingException, …), or the socket error code for network failures. */
+export function awsErrorName(error: unknown): string {
+  if (!(error instanceof Error)) return 'UnknownError';
+  const code = (error as { code?: unknown }).code;
+  if (error.name === 'Error' && typeof code === 'string') return code;
+  return error.name || 'UnknownError';
+}

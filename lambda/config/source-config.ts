@@ -3,6 +3,7 @@ import { ConfigError } from '../errors.ts';
 import { DEFAULT_HTTP_SETTINGS, type HttpSettings } from '../http/provider-http-client.ts';
 import { baseUrlProblem } from '../http/url-policy.ts';
 import type { AnyTokenProvider } from '../providers/provider.ts';
+import { explainIssue } from '../validation.ts';
 
 const parameterName = v.pipe(
   v.string(),
@@ -145,13 +146,4 @@ function describeIssues(issues: readonly v.BaseIssue<unknown>[], prefix?: string
       return path ? `field "${path}" ${explainIssue(issue)}` : explainIssue(issue);
     })
     .join('; ');
-}
-
-/** Our own messages are kept; valibot's defaults quote the received value, so only its expectation is used. */
-export function explainIssue(issue: v.BaseIssue<unknown>): string {
-  if (issue.kind === 'schema' && issue.received === 'undefined') return 'is required';
-  if (issue.kind === 'schema' && issue.expected === 'never') return 'is not a known field';
-  const isDefaultMessage = /^Invalid /.test(issue.message);
-  if (!isDefaultMessage) return issue.message;
-  return issue.expected ? `expected ${issue.expected}` : `failed the ${issue.type} check`;
 }

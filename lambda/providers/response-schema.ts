@@ -1,5 +1,6 @@
 import * as v from 'valibot';
 import { ProviderError } from '../errors.ts';
+import { explainIssue } from '../validation.ts';
 
 export const nonEmptyString = v.pipe(v.string('must be a string'), v.trim(), v.nonEmpty('must not be empty'));
 
@@ -16,8 +17,7 @@ export function parseProviderBody<T>(
   if (result.success) return result.output;
   const problems = result.issues.slice(0, 5).map((issue) => {
     const path = v.getDotPath(issue);
-    const field = path ? `field "${path}"` : 'body';
-    return `${field}: expected ${issue.expected ?? issue.type}`;
+    return `${path ? `field "${path}"` : 'body'} ${explainIssue(issue)}`;
   });
   throw new ProviderError(
     where.sourceId,

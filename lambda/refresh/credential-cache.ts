@@ -1,5 +1,5 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SecretError } from '../errors.ts';
+import { awsErrorName, SecretError } from '../errors.ts';
 
 interface CachedSecret {
   value: string;
@@ -48,7 +48,7 @@ export class CredentialCache {
         new GetSecretValueCommand({ SecretId: secretId }),
       ));
     } catch (error) {
-      const name = error instanceof Error ? error.name : 'UnknownError';
+      const name = awsErrorName(error);
       if (NOT_FOUND.has(name)) {
         throw new SecretError(sourceId, 'SECRET_NOT_FOUND', `secret "${secretId}" does not exist (${name})`);
       }

@@ -1,5 +1,5 @@
 import { GetParameterCommand, ParameterType, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
-import { StoreError } from '../errors.ts';
+import { awsErrorName, StoreError } from '../errors.ts';
 
 export interface StoredParameter {
   value: string;
@@ -23,7 +23,7 @@ export class ParameterStore {
       if (Parameter?.Value === undefined) return undefined;
       return { value: Parameter.Value, version: Parameter.Version ?? 0 };
     } catch (error) {
-      const awsName = error instanceof Error ? error.name : 'UnknownError';
+      const awsName = awsErrorName(error);
       if (awsName === 'ParameterNotFound') return undefined;
       throw new StoreError(sourceId, `could not read SSM parameter "${name}"`, awsName);
     }
@@ -47,7 +47,7 @@ export class ParameterStore {
       );
       return Version ?? 0;
     } catch (error) {
-      const awsName = error instanceof Error ? error.name : 'UnknownError';
+      const awsName = awsErrorName(error);
       throw new StoreError(sourceId, `could not write SSM parameter "${name}"`, awsName);
     }
   }

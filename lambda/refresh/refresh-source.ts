@@ -1,12 +1,12 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import * as v from 'valibot';
 import type { ResolvedSource } from '../config/source-config.ts';
-import { explainIssue } from '../config/source-config.ts';
 import { describeUnexpected, ProviderError, RefresherError, SecretError } from '../errors.ts';
 import { type HttpRuntime, ProviderHttpClient } from '../http/provider-http-client.ts';
 import type { IssuedToken } from '../providers/provider.ts';
 import { Redactor } from '../redact.ts';
 import { type PublishedToken, parsePublishedToken, serializePublishedToken } from '../token-contract.ts';
+import { explainIssue } from '../validation.ts';
 import { awaitLock } from './await-lock.ts';
 import type { CredentialCache } from './credential-cache.ts';
 import type { ParameterStore } from './parameter-store.ts';

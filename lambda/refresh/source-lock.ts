@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DeleteItemCommand, type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { StoreError } from '../errors.ts';
+import { awsErrorName, StoreError } from '../errors.ts';
 
 export interface LockLease {
   release(): Promise<void>;
@@ -50,7 +50,7 @@ export class DynamoDbSourceLock implements SourceLock {
         }),
       );
     } catch (error) {
-      const name = error instanceof Error ? error.name : 'UnknownError';
+      const name = awsErrorName(error);
       if (name === 'ConditionalCheckFailedException') return undefined;
       throw new StoreError(sourceId, `could not take the refresh lock in table "${this.#tableName}"`, name);
     }

@@ -5,6 +5,7 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import type { NodeHttpHandler } from '@smithy/node-http-handler';
 
 const region = 'us-east-1';
 const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
@@ -16,11 +17,12 @@ export interface AwsClients {
 }
 
 /** Real SDK v3 clients pointed at an emulator endpoint. */
-export function awsClients(endpoint: string): AwsClients {
+export function awsClients(endpoint: string, requestHandler?: NodeHttpHandler): AwsClients {
+  const config = { endpoint, region, credentials, ...(requestHandler ? { requestHandler } : {}) };
   return {
-    ssm: new SSMClient({ endpoint, region, credentials }),
-    secretsManager: new SecretsManagerClient({ endpoint, region, credentials }),
-    dynamodb: new DynamoDBClient({ endpoint, region, credentials }),
+    ssm: new SSMClient(config),
+    secretsManager: new SecretsManagerClient(config),
+    dynamodb: new DynamoDBClient(config),
   };
 }
 

@@ -63,3 +63,11 @@ export function findLeaks(text: string, sensitive: Iterable<string>): string[] {
   }
   return leaked;
 }
+
+let shared: OutputCapture | undefined;
+
+/** One capture per process, started on first use and kept to the end. */
+export function sharedCapture(): OutputCapture {
+  shared ??= new OutputCapture().start();
+  return shared;
+}

@@ -9,8 +9,10 @@ import { PaypackProvider } from '../../lambda/providers/paypack.ts';
 import { PapayaSandbox, type PapayaSandboxOptions } from '../sandboxes/papaya-sandbox.ts';
 import { PaypackSandbox, type PaypackSandboxOptions } from '../sandboxes/paypack-sandbox.ts';
 import { type AwsClients, awsClients, putSecret } from './aws.ts';
-import { findLeaks, OutputCapture } from './capture.ts';
+import { AwsFaultInjector } from './aws-fault-injector.ts';
+import { type OutputCapture, sharedCapture } from './capture.ts';
 import { type MotoServer, startMoto } from './moto.ts';
+import { registerSensitiveSource } from './sensitive-values.ts';
 
 export interface WorldOptions {
   paypack?: PaypackSandboxOptions;
@@ -23,7 +25,7 @@ export interface WorldOptions {
  * and scan what they printed for anything sensitive.
  */
 export class World {
-  readonly capture = new OutputCapture();
+  readonly capture: OutputCapture = sharedCapture();
   /** Credentials the tests created: scanned for leaks alongside every token the sandboxes issued. */
   readonly testSecrets: string[] = [];
   #counter = 0;
@@ -31,6 +33,8 @@ export class World {
   private constructor(
     readonly moto: MotoServer,
     readonly aws: AwsClients,
+    /** Faults for the SSM and Secrets Manager clients that moto cannot produce. */
+    readonly awsFaults: AwsFaultInjector,
     readonly paypack: PaypackSandbox,
     readonly paypackUrl: string,
     readonly papaya: PapayaSandbox,
@@ -42,13 +46,21 @@ export class World {
     const paypack = new PaypackSandbox(options.paypack);
     const papaya = new PapayaSandbox(options.papaya);
     const [paypackUrl, papayaUrl] = await Promise.all([paypack.start(), papaya.start()]);
-    const world = new World(moto, awsClients(moto.endpoint), paypack, paypackUrl, papaya, papayaUrl);
-    world.capture.start();
+    const faults = new AwsFaultInjector();
+    const world = new World(
+      moto,
+      awsClients(moto.endpoint, faults),
+      faults,
+      paypack,
+      paypackUrl,
+      papaya,
+      papayaUrl,
+    );
+    registerSensitiveSource(() => world.sensitiveValues());
     return world;
   }
 
   async stop(): Promise<void> {
-    this.capture.stop();
     this.aws.ssm.destroy();
     this.aws.secretsManager.destroy();
     this.aws.dynamodb.destroy();
@@ -120,9 +132,5 @@ export class World {
 
   sensitiveValues(): string[] {
     return [...this.testSecrets, ...this.paypack.issued, ...this.papaya.issued.map((issued) => issued.token)];
-  }
-
-  leaks(): string[] {
-    return findLeaks(this.capture.lines.join('\n'), this.sensitiveValues());
   }
 }

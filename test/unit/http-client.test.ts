@@ -9,6 +9,9 @@ import {
 } from '../../lambda/http/provider-http-client.ts';
 import { baseUrlProblem, joinUrl } from '../../lambda/http/url-policy.ts';
 import { Redactor } from '../../lambda/redact.ts';
+import { registerSensitive } from '../support/sensitive-values.ts';
+
+registerSensitive('sup3r-s3cret', 'eyJtoken');
 
 /** A fake runtime: scripted responses, a virtual clock that sleeping advances, fixed randomness. */
 function scriptedRuntime(responses: (() => Response | Promise<Response>)[], random = 0.5) {

@@ -11,12 +11,14 @@ import type { IssueContext, TokenProvider } from '../../lambda/providers/provide
 import { CredentialCache } from '../../lambda/refresh/credential-cache.ts';
 import { ParameterStore } from '../../lambda/refresh/parameter-store.ts';
 import { refreshSource } from '../../lambda/refresh/refresh-source.ts';
-import { OutputCapture } from '../support/capture.ts';
+import { sharedCapture } from '../support/capture.ts';
+import { registerSensitive } from '../support/sensitive-values.ts';
 
 const NOW = Date.parse('2026-11-21T12:00:00Z');
 const jwt = (exp: number) =>
   `eyJhbGciOiJIUzI1NiJ9.${Buffer.from(JSON.stringify({ exp, iat: exp - 900 })).toString('base64url')}.c2lnbmF0dXJl`;
 const NEW_TOKEN = jwt(NOW / 1000 + 900);
+registerSensitive(NEW_TOKEN, 'k-0123456789', 'state-1', 'state-2');
 
 /** A provider the refresh cycle has never heard of: proof that it depends only on the interface. */
 class EchoProvider implements TokenProvider<{ key: string }, Record<string, never>> {
@@ -46,7 +48,7 @@ class EchoProvider implements TokenProvider<{ key: string }, Record<string, neve
 
 const ssmMock = mockClient(SSMClient);
 const secretsMock = mockClient(SecretsManagerClient);
-const capture = new OutputCapture();
+const capture = sharedCapture();
 
 function setup() {
   const provider = new EchoProvider();
@@ -241,12 +243,7 @@ describe('refreshSource with mocked AWS clients', () => {
       provider.calls[0]?.note('saw k-0123456789 at the door');
       return { token: NEW_TOKEN, expiresAt: new Date(NOW + 900_000), issuedAt: new Date(NOW) };
     };
-    capture.start();
-    try {
-      await refreshSource(source, deps);
-    } finally {
-      capture.stop();
-    }
+    await refreshSource(source, deps);
     const note = capture.jsonLines().find((line) => String(line.message).startsWith('saw'));
     assert.equal(note?.message, 'saw [REDACTED] at the door');
   });

@@ -1,0 +1,51 @@
+import { Readable } from 'node:stream';
+import { type HttpRequest, HttpResponse } from '@smithy/core/transport';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { HttpHandlerOptions } from '@smithy/types';
+
+/** What an AWS API can do that moto never does: throttle, deny, lose the connection, fail in KMS. */
+export type AwsFault =
+  | { kind: 'error'; status: number; type: string; message: string }
+  | { kind: 'network'; code: string };
+
+/**
+ * The SDK's HTTP handler, with faults injected per operation. The faults are
+ * real HTTP answers (AWS's JSON error shape) or real socket errors, so the SDK's
+ * own deserialisation and retry strategy handle them as they would AWS's.
+ */
+export class AwsFaultInjector extends NodeHttpHandler {
+  readonly calls = new Map<string, number>();
+  readonly #faults = new Map<string, { fault: AwsFault; remaining: number }>();
+
+  /** `operation` as in the X-Amz-Target header: "PutParameter", "GetSecretValue", … */
+  inject(operation: string, fault: AwsFault, times = Number.POSITIVE_INFINITY): void {
+    this.#faults.set(operation, { fault, remaining: times });
+  }
+
+  clear(): void {
+    this.#faults.clear();
+  }
+
+  override async handle(
+    request: HttpRequest,
+    options?: HttpHandlerOptions,
+  ): Promise<{ response: HttpResponse }> {
+    const target = request.headers['x-amz-target'] ?? request.headers['X-Amz-Target'] ?? '';
+    const operation = target.split('.').pop() ?? '';
+    this.calls.set(operation, (this.calls.get(operation) ?? 0) + 1);
+    const entry = this.#faults.get(operation);
+    if (!entry || entry.remaining <= 0) return super.handle(request, options);
+    entry.remaining -= 1;
+    const { fault } = entry;
+    if (fault.kind === 'network') {
+      throw Object.assign(new Error(`socket hang up (${fault.code})`), { code: fault.code, name: 'Error' });
+    }
+    return {
+      response: new HttpResponse({
+        statusCode: fault.status,
+        headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': 'injected' },
+        body: Readable.from([Buffer.from(JSON.stringify({ __type: fault.type, message: fault.message }))]),
+      }),
+    };
+  }
+}
