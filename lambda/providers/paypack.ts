@@ -24,7 +24,9 @@ const tokenResponseSchema = v.looseObject({
   expires: unixSeconds,
 });
 
-const privateStateSchema = v.object({ refresh: nonEmptyString });
+/** `refresh: null` records a token that was presented without a new one coming back: never present it again. */
+const privateStateSchema = v.object({ refresh: v.nullable(nonEmptyString) });
+const SPENT_STATE = JSON.stringify({ refresh: null });
 
 /** Paypack issues 15-minute access tokens. */
 const ACCESS_TOKEN_SECONDS = 900;
@@ -83,6 +85,7 @@ export class PaypackProvider implements TokenProvider<PaypackCredentials, Paypac
       context.note('stored refresh state is malformed; authorizing instead');
       return undefined;
     }
+    if (state.output.refresh === null) return undefined;
     context.markSensitive(state.output.refresh);
     const expiresAt = jwtExpiry(state.output.refresh);
     if (expiresAt && expiresAt.getTime() <= context.now + 5_000) {
@@ -95,7 +98,9 @@ export class PaypackProvider implements TokenProvider<PaypackCredentials, Paypac
   /**
    * Presents the refresh token at most once per path that exists. Returns
    * undefined when the token is refused or no refresh path exists, so the caller
-   * authorizes. A 404 means "no such route", which leaves the token unspent.
+   * authorizes. A 404 means "no such route", which leaves the token unspent; any
+   * other failure may have spent it (a 5xx or a reset after the server used it),
+   * so it is recorded as spent before authorizing and never presented again.
    */
   async #refresh(context: Context, refreshToken: string): Promise<IssuedToken | undefined> {
     const skipped = this.#missingRoutes.get(context.baseUrl) ?? 0;
@@ -116,15 +121,25 @@ export class PaypackProvider implements TokenProvider<PaypackCredentials, Paypac
           context.note(`${route.label} answered 404`);
           continue;
         }
-        if (error.code === 'DEADLINE_EXCEEDED') throw error;
+        if (error.code === 'DEADLINE_EXCEEDED' && error.attempts === 0) throw error;
         context.note(`${route.label} failed; authorizing instead`, {
           code: error.code,
           status: error.status ?? 0,
         });
+        await this.#markSpent(context);
+        if (error.code === 'DEADLINE_EXCEEDED') throw error;
         return undefined;
       }
     }
     return undefined;
+  }
+
+  async #markSpent(context: Context): Promise<void> {
+    try {
+      await context.savePrivateState(SPENT_STATE);
+    } catch {
+      context.note('could not record the refresh token as spent; the next run may present it again');
+    }
   }
 
   async #authorize(context: Context): Promise<IssuedToken> {

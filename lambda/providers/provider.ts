@@ -18,6 +18,11 @@ export interface IssueContext<Credentials, Options> {
   note: (message: string, fields?: Record<string, string | number | boolean>) => void;
   /** Registers values that must never be logged, such as a refresh token the provider just received. */
   markSensitive: (...values: string[]) => void;
+  /**
+   * Replaces the private state at once, before the run ends: e.g. to record that
+   * a single-use refresh token was spent even though no new one came back.
+   */
+  savePrivateState: (state: string) => Promise<void>;
 }
 
 export interface IssuedToken {

@@ -184,7 +184,7 @@ async function issueWithRotationRetry(
 ): Promise<IssuedToken> {
   const secret = await deps.credentials.get(source.id, source.secretId);
   try {
-    return await issue(source, deps, request, redactor, secret);
+    return await issue(source, deps, request, redactor, secret, true);
   } catch (error) {
     if (!(error instanceof ProviderError) || !error.isAuthFailure) throw error;
     const reread = await deps.credentials.reload(source.id, source.secretId);
@@ -192,7 +192,8 @@ async function issueWithRotationRetry(
     deps.logger.info('credentials were rejected and the secret has changed; retrying with the new value', {
       source: source.id,
     });
-    return issue(source, deps, request, redactor, reread);
+    // Start clean with the new credentials: private state (a refresh token) was already tried.
+    return issue(source, deps, request, redactor, reread, false);
   }
 }
 
@@ -202,11 +203,14 @@ async function issue(
   request: RefreshRequest,
   redactor: Redactor,
   secretString: string,
+  usePrivateState: boolean,
 ): Promise<IssuedToken> {
   const credentials = parseCredentials(source, secretString, redactor);
-  const privateState = source.privateParameterName
-    ? (await deps.parameters.read(source.id, source.privateParameterName))?.value
-    : undefined;
+  const { privateParameterName } = source;
+  const privateState =
+    privateParameterName && usePrivateState
+      ? (await deps.parameters.read(source.id, privateParameterName))?.value
+      : undefined;
   redactor.add(privateState);
   const http = new ProviderHttpClient({
     sourceId: source.id,
@@ -233,6 +237,10 @@ async function issue(
     deploymentName: deps.deploymentName,
     note: (message, fields) => deps.logger.info(redactor.scrub(message), { source: source.id, ...fields }),
     markSensitive: (...values) => redactor.add(...values),
+    savePrivateState: async (state) => {
+      if (!privateParameterName) return;
+      await deps.parameters.writeSecure(source.id, privateParameterName, state, source.kmsKeyId);
+    },
   });
   redactor.add(issued.token, issued.privateState);
   return issued;

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { parsePublishedToken } from '../../lambda/token-contract.ts';
-import { readParameter } from '../support/aws.ts';
+import { putSecret, readParameter } from '../support/aws.ts';
 import { World } from '../support/world.ts';
 
 /** A clock that tests move forward, shared by the refresher and the sandbox. */
@@ -106,12 +107,26 @@ describe('Paypack refresh cycle against the sandbox and moto', () => {
     await handler({ sources: [source] });
     const authorizeBefore = world.paypack.server.callsTo('authorize').length;
 
+    const sdkBefore = world.paypack.server.callsTo('refresh-sdk').length;
+    const docsBefore = world.paypack.server.callsTo('refresh-docs').length;
     const result = await handler({ sources: [source], force: true });
 
     assert.equal(result.outcomes[0]?.status, 'refreshed');
     assert.equal(world.paypack.server.callsTo('authorize').length - authorizeBefore, 1);
-    assert.equal(world.paypack.server.callsTo('refresh-sdk').at(-1)?.status, 404);
-    assert.equal(world.paypack.server.callsTo('refresh-docs').at(-1)?.status, 404);
+    assert.deepEqual(
+      world.paypack.server
+        .callsTo('refresh-sdk')
+        .slice(sdkBefore)
+        .map((call) => call.status),
+      [404],
+    );
+    assert.deepEqual(
+      world.paypack.server
+        .callsTo('refresh-docs')
+        .slice(docsBefore)
+        .map((call) => call.status),
+      [404],
+    );
   });
 
   it('authorizes when the refresh token is refused, without retrying the refresh', async () => {
@@ -151,7 +166,6 @@ describe('Paypack refresh cycle against the sandbox and moto', () => {
     const handler = world.handler({ clock: clock.now });
     await handler({ sources: [source] });
     const good = await readParameter(world.aws.ssm, source.parameterName);
-    const goodPrivate = await readParameter(world.aws.ssm, source.privateParameterName ?? '');
     world.paypack.server.inject('refresh-sdk', { kind: 'status', status: 503 });
     world.paypack.server.inject('authorize', { kind: 'status', status: 503 });
 
@@ -166,7 +180,8 @@ describe('Paypack refresh cycle against the sandbox and moto', () => {
       new RegExp(`1 of 1 sources failed: ${source.id} \\(PROVIDER_SERVER_ERROR\\)`),
     );
     assert.deepEqual(await readParameter(world.aws.ssm, source.parameterName), good);
-    assert.deepEqual(await readParameter(world.aws.ssm, source.privateParameterName ?? ''), goodPrivate);
+    const privateState = await readParameter(world.aws.ssm, source.privateParameterName ?? '');
+    assert.equal(privateState?.value, '{"refresh":null}', 'the presented refresh token is recorded as spent');
   });
 
   it('retries authorize on 503 and succeeds when the provider recovers', async () => {
@@ -183,6 +198,68 @@ describe('Paypack refresh cycle against the sandbox and moto', () => {
         .slice(before)
         .map((call) => call.status),
       [503, 503, 200],
+    );
+  });
+
+  it('never presents a refresh token again after a refresh that may have spent it failed', async () => {
+    const source = await world.paypackSource();
+    const handler = world.handler({ clock: clock.now });
+    await handler({ sources: [source] });
+    // The server spends the refresh token, then the connection drops; authorize is down too.
+    world.paypack.server.inject('refresh-sdk', { kind: 'handle-then-drop' }, 1);
+    world.paypack.server.inject('authorize', { kind: 'status', status: 503 }, 3);
+    await assert.rejects(handler({ sources: [source], force: true }), /PROVIDER_SERVER_ERROR/);
+    const refreshCalls = world.paypack.server.callsTo('refresh-sdk').length;
+
+    const result = await handler({ sources: [source], force: true });
+
+    assert.equal(result.outcomes[0]?.status, 'refreshed');
+    assert.equal(
+      world.paypack.server.callsTo('refresh-sdk').length,
+      refreshCalls,
+      'the spent token is not presented',
+    );
+    assert.deepEqual(world.paypack.reusedRefreshTokens, []);
+  });
+
+  it('after a credential rotation, retries with the new secret without presenting the refresh token again', async () => {
+    const source = await world.paypackSource();
+    const handler = world.handler({ clock: clock.now });
+    await handler({ sources: [source] });
+    const { SecretString } = await world.aws.secretsManager.send(
+      new GetSecretValueCommand({ SecretId: source.secretId }),
+    );
+    const clientId = JSON.parse(SecretString ?? '{}').client_id;
+    const rotated = 'pp-rotated-secret-000001';
+    world.testSecrets.push(rotated);
+    world.paypack.addApplication(clientId, rotated);
+    await putSecret(
+      world.aws.secretsManager,
+      source.secretId,
+      JSON.stringify({ client_id: clientId, client_secret: rotated }),
+    );
+    world.paypack.server.inject(
+      'refresh-sdk',
+      { kind: 'status', status: 401, body: { status: 401, message: 'expired' } },
+      1,
+    );
+    const refreshBefore = world.paypack.server.callsTo('refresh-sdk').length;
+    const authorizeBefore = world.paypack.server.callsTo('authorize').length;
+
+    const result = await handler({ sources: [source], force: true });
+
+    assert.equal(result.outcomes[0]?.status, 'refreshed');
+    assert.equal(
+      world.paypack.server.callsTo('refresh-sdk').length - refreshBefore,
+      1,
+      'refresh token presented once',
+    );
+    assert.deepEqual(
+      world.paypack.server
+        .callsTo('authorize')
+        .slice(authorizeBefore)
+        .map((call) => call.status),
+      [401, 200],
     );
   });
 });

@@ -13,7 +13,9 @@ export type Fault =
   | { kind: 'hang' }
   | { kind: 'drop' }
   | { kind: 'reset-mid-body' }
-  | { kind: 'drip'; intervalMs: number };
+  | { kind: 'drip'; intervalMs: number }
+  /** The route does its work (a refresh token is spent), then the connection drops before the answer. */
+  | { kind: 'handle-then-drop' };
 
 export interface RouteCall {
   route: string;
@@ -110,7 +112,7 @@ export class SandboxServer {
       return;
     }
     const fault = this.#takeFault(route.name);
-    if (fault) {
+    if (fault && fault.kind !== 'handle-then-drop') {
       const handled = await this.#applyFault(fault, res, route.name);
       if (handled) return;
     }
@@ -122,6 +124,11 @@ export class SandboxServer {
     }
     const params = path.match(route.pattern)?.slice(1) ?? [];
     const reply = await route.handle({ body, params: params.map((param) => decodeURIComponent(param)) });
+    if (fault?.kind === 'handle-then-drop') {
+      this.calls.push({ route: route.name, at: this.#now(), status: 0 });
+      res.socket?.destroy();
+      return;
+    }
     this.calls.push({ route: route.name, at: this.#now(), status: reply.status });
     this.#send(res, reply);
   }
@@ -187,6 +194,8 @@ export class SandboxServer {
         res.write('{"access":"eyJhbGciOiJIUzI1NiJ9.');
         setTimeout(() => res.socket?.destroy(), 20);
         return true;
+      case 'handle-then-drop':
+        return false;
       case 'drip': {
         record(200);
         res.writeHead(200, { 'Content-Type': 'application/json' });

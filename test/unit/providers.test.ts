@@ -50,6 +50,7 @@ function context<C, O>(http: ProviderHttpClient, credentials: C, options: O, pri
     deploymentName: 'acme-prod',
     note: () => {},
     markSensitive: () => {},
+    savePrivateState: async () => {},
   };
 }
 
