@@ -136,7 +136,6 @@ export function createRefreshHandler(options: RefreshHandlerOptions) {
       else logger.info(`token ${outcome.status}`, { ...outcome });
       recordMetrics(metrics, outcome);
     }
-    metrics.publishStoredMetrics();
 
     const failed = outcomes.filter((outcome) => outcome.status === 'failed');
     if (failed.length > 0) throw new RefreshRunError(failed, outcomes);
@@ -170,14 +169,18 @@ export function createRefreshHandler(options: RefreshHandlerOptions) {
   return handler;
 }
 
+/** One EMF record per metric: a Powertools single metric flushes, and drops its dimensions, on each addMetric. */
 function recordMetrics(metrics: Metrics, outcome: SourceOutcome): void {
-  const single = metrics.singleMetric();
-  single.addDimension('Source', outcome.sourceId);
+  const emit = (name: string, unit: (typeof MetricUnit)[keyof typeof MetricUnit], value: number) => {
+    const single = metrics.singleMetric();
+    single.addDimension('Source', outcome.sourceId);
+    single.addMetric(name, unit, value);
+  };
   // Staleness is emitted on every run, failed or not: it is what the alarm on an expiring token watches.
   if (outcome.secondsRemaining !== undefined) {
-    single.addMetric('TokenSecondsRemaining', MetricUnit.Seconds, Math.max(0, outcome.secondsRemaining));
+    emit('TokenSecondsRemaining', MetricUnit.Seconds, Math.max(0, outcome.secondsRemaining));
   }
-  single.addMetric('RefreshFailed', MetricUnit.Count, outcome.status === 'failed' ? 1 : 0);
+  emit('RefreshFailed', MetricUnit.Count, outcome.status === 'failed' ? 1 : 0);
 }
 
 function selectSources(

@@ -145,7 +145,8 @@ export class ProviderHttpClient {
           ...(request.body === undefined ? {} : { 'Content-Type': 'application/json' }),
         },
         body: request.body === undefined ? undefined : JSON.stringify(request.body),
-        redirect: 'error',
+        // A redirect could lead credentials elsewhere (or to plain http): refused, never followed.
+        redirect: 'manual',
         signal: controller.signal,
       });
       const text = await readCapped(response, settings.maxResponseBytes);
@@ -184,6 +185,14 @@ export class ProviderHttpClient {
       return {
         code: 'PROVIDER_BAD_RESPONSE',
         detail: describeNonJson(response, text),
+        status,
+        retryable: false,
+      };
+    }
+    if (status >= 300 && status < 400) {
+      return {
+        code: 'PROVIDER_BAD_RESPONSE',
+        detail: `answered HTTP ${status} (a redirect, refused)`,
         status,
         retryable: false,
       };
