@@ -24,13 +24,13 @@ try {
 }
 process.stderr.write('\n');
 
-const escape = (text: string) => text.replace(/\|/g, '\\|');
+const escapePipes = (text: string) => text.replace(/\|/g, '\\|');
 const table = [
   '| # | group | fault | what the refresher did | error a platform engineer sees | last good token kept | secret leaked |',
   '| --- | --- | --- | --- | --- | --- | --- |',
   ...rows.map(
     (row, index) =>
-      `| ${index + 1} | ${row.group} | ${escape(row.fault)} | ${row.behaviour} | ${row.code ? `\`${row.code}\` ` : ''}${escape(row.error) || '—'} | ${row.lastGoodToken} | ${row.leaked ? '**YES**' : 'no'} |`,
+      `| ${index + 1} | ${row.group} | ${escapePipes(row.fault)} | ${row.behaviour} | ${row.code ? `\`${row.code}\` ` : ''}${escapePipes(row.error) || '—'} | ${row.lastGoodToken} | ${row.leaked ? '**YES**' : 'no'} |`,
   ),
 ].join('\n');
 

@@ -66,24 +66,52 @@ export interface ResolvedSource {
 export type ProviderLookup = ReadonlyMap<string, AnyTokenProvider>;
 
 /**
+ * What a deployment pins so that a source definition arriving in an invocation
+ * event cannot send credentials to another host or write outside the paths the
+ * deployment owns. Both are set by the CDK construct.
+ */
+export interface SourcePolicy {
+  /** Exact base URLs sources may use. */
+  allowedBaseUrls?: readonly string[];
+  /** Parameters must be `<prefix>/tokens/<id>` and `<prefix>/private/<id>/refresh-token`. */
+  parameterPrefix?: string;
+}
+
+/**
  * Validates a list of source definitions (the JSON contract in the README) and
  * resolves each against the providers this function serves. The first problem
  * found is thrown as a ConfigError naming the source and the field.
  */
-export function resolveSources(raw: unknown, providers: ProviderLookup, origin: string): ResolvedSource[] {
+export function resolveSources(
+  raw: unknown,
+  providers: ProviderLookup,
+  origin: string,
+  policy: SourcePolicy = {},
+): ResolvedSource[] {
   if (!Array.isArray(raw)) throw new ConfigError(undefined, `${origin} must be a JSON array of sources`);
   if (raw.length === 0) throw new ConfigError(undefined, `${origin} lists no sources`);
-  const resolved = raw.map((entry, index) => resolveSource(entry, providers, `${origin}[${index}]`));
-  const seen = new Set<string>();
+  const resolved = raw.map((entry, index) => resolveSource(entry, providers, `${origin}[${index}]`, policy));
+  const ids = new Set<string>();
+  const parameters = new Set<string>();
   for (const source of resolved) {
-    if (seen.has(source.id))
-      throw new ConfigError(source.id, `${origin} lists this source id more than once`);
-    seen.add(source.id);
+    if (ids.has(source.id)) throw new ConfigError(source.id, `${origin} lists this source id more than once`);
+    ids.add(source.id);
+    for (const name of [source.parameterName, source.privateParameterName]) {
+      if (name === undefined) continue;
+      if (parameters.has(name))
+        throw new ConfigError(source.id, `parameter "${name}" is used by another source too`);
+      parameters.add(name);
+    }
   }
   return resolved;
 }
 
-export function resolveSource(raw: unknown, providers: ProviderLookup, where: string): ResolvedSource {
+export function resolveSource(
+  raw: unknown,
+  providers: ProviderLookup,
+  where: string,
+  policy: SourcePolicy = {},
+): ResolvedSource {
   const label = sourceLabel(raw, where);
   const parsed = v.safeParse(sourceSchema, raw);
   if (!parsed.success) throw new ConfigError(label, describeIssues(parsed.issues));
@@ -109,6 +137,8 @@ export function resolveSource(raw: unknown, providers: ProviderLookup, where: st
     throw new ConfigError(label, 'field "privateParameterName" must differ from "parameterName"');
   }
 
+  enforcePolicy(label, source, policy);
+
   const lifetime = provider.tokenLifetimeSeconds(options.output);
   const threshold = source.refreshThresholdSeconds ?? provider.defaultRefreshThresholdSeconds(options.output);
   if (threshold >= lifetime) {
@@ -130,6 +160,31 @@ export function resolveSource(raw: unknown, providers: ProviderLookup, where: st
     options: options.output,
     http: { ...DEFAULT_HTTP_SETTINGS, ...source.http },
   };
+}
+
+function enforcePolicy(
+  label: string,
+  source: { id: string; baseUrl: string; parameterName: string; privateParameterName?: string | undefined },
+  policy: SourcePolicy,
+): void {
+  if (policy.allowedBaseUrls && !policy.allowedBaseUrls.includes(source.baseUrl)) {
+    throw new ConfigError(
+      label,
+      'field "baseUrl" is not one this deployment allows (REFRESHER_ALLOWED_BASE_URLS)',
+    );
+  }
+  const prefix = policy.parameterPrefix;
+  if (prefix === undefined) return;
+  if (source.parameterName !== `${prefix}/tokens/${source.id}`) {
+    throw new ConfigError(
+      label,
+      `field "parameterName" must be "${prefix}/tokens/${source.id}" in this deployment`,
+    );
+  }
+  const privateName = `${prefix}/private/${source.id}/refresh-token`;
+  if (source.privateParameterName !== undefined && source.privateParameterName !== privateName) {
+    throw new ConfigError(label, `field "privateParameterName" must be "${privateName}" in this deployment`);
+  }
 }
 
 function sourceLabel(raw: unknown, where: string): string {

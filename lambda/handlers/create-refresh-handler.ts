@@ -4,7 +4,13 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { Context } from 'aws-lambda';
-import { type ProviderLookup, type ResolvedSource, resolveSources } from '../config/source-config.ts';
+import { readHandlerSettings } from '../config/handler-settings.ts';
+import {
+  type ProviderLookup,
+  type ResolvedSource,
+  resolveSources,
+  type SourcePolicy,
+} from '../config/source-config.ts';
 import { ConfigError } from '../errors.ts';
 import { defaultHttpRuntime, type HttpRuntime } from '../http/provider-http-client.ts';
 import type { AnyTokenProvider } from '../providers/provider.ts';
@@ -14,9 +20,9 @@ import { refreshAll } from '../refresh/refresh-all.ts';
 import type { SourceOutcome } from '../refresh/refresh-source.ts';
 import { DynamoDbSourceLock } from '../refresh/source-lock.ts';
 import {
-  DEPLOYMENT_RESOURCE_ID,
   type DeploymentEvent,
   type DeploymentResponse,
+  handleDeploymentEvent,
   isDeploymentEvent,
 } from './deployment-event.ts';
 
@@ -50,11 +56,6 @@ export interface RefreshHandlerOptions {
   clock?: () => number;
 }
 
-/** Time kept back from the Lambda timeout so results are logged and metrics flushed. */
-const DEFAULT_SAFETY_MARGIN_MS = 3_000;
-/** Must outlive the function timeout, so a lease is never taken over while its holder still runs. */
-const DEFAULT_LEASE_MS = 15 * 60 * 1000;
-
 export class RefreshRunError extends Error {
   readonly outcomes: SourceOutcome[];
   constructor(failed: Extract<SourceOutcome, { status: 'failed' }>[], outcomes: SourceOutcome[]) {
@@ -74,22 +75,9 @@ export class RefreshRunError extends Error {
 export function createRefreshHandler(options: RefreshHandlerOptions) {
   const env = options.env ?? process.env;
   const providers: ProviderLookup = new Map(options.providers.map((provider) => [provider.name, provider]));
-  const configured = env.REFRESHER_SOURCES
-    ? resolveSources(parseJson(env.REFRESHER_SOURCES, 'REFRESHER_SOURCES'), providers, 'REFRESHER_SOURCES')
-    : undefined;
-  const deploymentName = env.REFRESHER_DEPLOYMENT ?? 'token-refresher';
-  if (!/^[\w.:-]{1,64}$/.test(deploymentName)) {
-    throw new ConfigError(
-      undefined,
-      'REFRESHER_DEPLOYMENT must be 1-64 letters, digits, "_", ".", ":" or "-"',
-    );
-  }
-  const safetyMarginMs = env.REFRESHER_SAFETY_MARGIN_MS
-    ? Number(env.REFRESHER_SAFETY_MARGIN_MS)
-    : DEFAULT_SAFETY_MARGIN_MS;
-  if (!Number.isInteger(safetyMarginMs) || safetyMarginMs < 0) {
-    throw new ConfigError(undefined, 'REFRESHER_SAFETY_MARGIN_MS must be a whole number of milliseconds');
-  }
+  const settings = readHandlerSettings(env, providers);
+  const configured = settings.sources;
+  const { deploymentName, safetyMarginMs, lockTable, leaseMs } = settings;
 
   const logger =
     options.logger ?? new Logger({ serviceName: env.POWERTOOLS_SERVICE_NAME ?? 'token-refresher' });
@@ -99,14 +87,6 @@ export function createRefreshHandler(options: RefreshHandlerOptions) {
       namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? 'TokenRefresher',
       serviceName: env.POWERTOOLS_SERVICE_NAME ?? 'token-refresher',
     });
-  const lockTable = env.REFRESHER_LOCK_TABLE;
-  const leaseMs = env.REFRESHER_LOCK_LEASE_MS ? Number(env.REFRESHER_LOCK_LEASE_MS) : DEFAULT_LEASE_MS;
-  if (!Number.isInteger(leaseMs) || leaseMs < 1000) {
-    throw new ConfigError(
-      undefined,
-      'REFRESHER_LOCK_LEASE_MS must be a whole number of milliseconds, at least 1000',
-    );
-  }
   const deps = {
     parameters: new ParameterStore(options.ssm ?? new SSMClient({})),
     credentials: new CredentialCache(options.secretsManager ?? new SecretsManagerClient({})),
@@ -124,7 +104,7 @@ export function createRefreshHandler(options: RefreshHandlerOptions) {
     context?: Context,
   ): Promise<RefreshResponse> {
     if (context) logger.addContext(context);
-    const sources = selectSources(event ?? {}, configured, providers);
+    const sources = selectSources(event ?? {}, configured, providers, settings.policy);
     const deadline = context ? Date.now() + context.getRemainingTimeInMillis() - safetyMarginMs : undefined;
     const outcomes = await refreshAll(sources, deps, {
       force: event?.force === true,
@@ -149,22 +129,7 @@ export function createRefreshHandler(options: RefreshHandlerOptions) {
     context?: Context,
   ): Promise<RefreshResponse | DeploymentResponse> {
     if (!isDeploymentEvent(event)) return refresh(event, context);
-    if (event.RequestType === 'Delete') {
-      return {
-        PhysicalResourceId: event.PhysicalResourceId ?? DEPLOYMENT_RESOURCE_ID,
-        Data: { Refreshed: 0, Fresh: 0 },
-      };
-    }
-    const sources = parseJson(
-      event.ResourceProperties.Sources ?? '',
-      "the deployment event's Sources property",
-    );
-    const { outcomes } = await refresh({ sources }, context);
-    const count = (status: string) => outcomes.filter((outcome) => outcome.status === status).length;
-    return {
-      PhysicalResourceId: DEPLOYMENT_RESOURCE_ID,
-      Data: { Refreshed: count('refreshed'), Fresh: count('fresh') },
-    };
+    return handleDeploymentEvent(event, (sources) => refresh({ sources }, context), logger);
   }
   return handler;
 }
@@ -187,8 +152,9 @@ function selectSources(
   event: RefreshEvent,
   configured: ResolvedSource[] | undefined,
   providers: ProviderLookup,
+  policy: SourcePolicy,
 ): ResolvedSource[] {
-  if (event.sources !== undefined) return resolveSources(event.sources, providers, 'event.sources');
+  if (event.sources !== undefined) return resolveSources(event.sources, providers, 'event.sources', policy);
   if (!configured) {
     throw new ConfigError(undefined, 'no sources: set REFRESHER_SOURCES or pass "sources" in the event');
   }
@@ -200,12 +166,4 @@ function selectSources(
   if (unknown.length > 0)
     throw new ConfigError(undefined, `event.sourceIds names unknown sources: ${unknown.join(', ')}`);
   return configured.filter((source) => (event.sourceIds as string[]).includes(source.id));
-}
-
-function parseJson(text: string, name: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new ConfigError(undefined, `${name} is not valid JSON`);
-  }
 }

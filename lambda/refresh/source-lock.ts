@@ -47,13 +47,23 @@ export class DynamoDbSourceLock implements SourceLock {
           },
           ConditionExpression: 'attribute_not_exists(sourceId) OR leaseUntil < :now',
           ExpressionAttributeValues: { ':now': { N: String(now) } },
+          // If the SDK retried a put whose first answer was lost, the "holder" may be this very call.
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
     } catch (error) {
       const name = awsErrorName(error);
-      if (name === 'ConditionalCheckFailedException') return undefined;
-      throw new StoreError(sourceId, `could not take the refresh lock in table "${this.#tableName}"`, name);
+      if (name === 'ConditionalCheckFailedException') {
+        const holder = (error as { Item?: { owner?: { S?: string } } }).Item?.owner?.S;
+        if (holder !== owner) return undefined;
+      } else {
+        throw new StoreError(sourceId, `could not take the refresh lock in table "${this.#tableName}"`, name);
+      }
     }
+    return this.#lease(sourceId, owner);
+  }
+
+  #lease(sourceId: string, owner: string): LockLease {
     return {
       release: async () => {
         try {

@@ -6,7 +6,9 @@ import type { HttpHandlerOptions } from '@smithy/types';
 /** What an AWS API can do that moto never does: throttle, deny, lose the connection, fail in KMS. */
 export type AwsFault =
   | { kind: 'error'; status: number; type: string; message: string }
-  | { kind: 'network'; code: string };
+  | { kind: 'network'; code: string }
+  /** The request reaches the emulator and takes effect, but the answer is lost on the way back. */
+  | { kind: 'lose-response' };
 
 /**
  * The SDK's HTTP handler, with faults injected per operation. The faults are
@@ -37,6 +39,10 @@ export class AwsFaultInjector extends NodeHttpHandler {
     if (!entry || entry.remaining <= 0) return super.handle(request, options);
     entry.remaining -= 1;
     const { fault } = entry;
+    if (fault.kind === 'lose-response') {
+      await super.handle(request, options);
+      throw Object.assign(new Error('socket hang up (ECONNRESET)'), { code: 'ECONNRESET', name: 'Error' });
+    }
     if (fault.kind === 'network') {
       throw Object.assign(new Error(`socket hang up (${fault.code})`), { code: fault.code, name: 'Error' });
     }

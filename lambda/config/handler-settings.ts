@@ -1,0 +1,87 @@
+import { ConfigError } from '../errors.ts';
+import {
+  type ProviderLookup,
+  type ResolvedSource,
+  resolveSources,
+  type SourcePolicy,
+} from './source-config.ts';
+
+/** Everything a handler reads from its environment (README, "Environment"), validated at cold start. */
+export interface HandlerSettings {
+  sources: ResolvedSource[] | undefined;
+  policy: SourcePolicy;
+  deploymentName: string;
+  safetyMarginMs: number;
+  lockTable: string | undefined;
+  leaseMs: number;
+}
+
+/** Time kept back from the Lambda timeout so results are logged and metrics flushed. */
+const DEFAULT_SAFETY_MARGIN_MS = 5_000;
+/** Must outlive the function timeout, so a lease is never taken over while its holder still runs. */
+const DEFAULT_LEASE_MS = 120_000;
+
+export function readHandlerSettings(
+  env: Record<string, string | undefined>,
+  providers: ProviderLookup,
+): HandlerSettings {
+  const policy: SourcePolicy = {
+    ...(env.REFRESHER_ALLOWED_BASE_URLS
+      ? { allowedBaseUrls: stringList(env.REFRESHER_ALLOWED_BASE_URLS, 'REFRESHER_ALLOWED_BASE_URLS') }
+      : {}),
+    ...(env.REFRESHER_PARAMETER_PREFIX ? { parameterPrefix: env.REFRESHER_PARAMETER_PREFIX } : {}),
+  };
+  const sources = env.REFRESHER_SOURCES
+    ? resolveSources(
+        parseJsonSetting(env.REFRESHER_SOURCES, 'REFRESHER_SOURCES'),
+        providers,
+        'REFRESHER_SOURCES',
+        policy,
+      )
+    : undefined;
+  const deploymentName = env.REFRESHER_DEPLOYMENT ?? 'token-refresher';
+  if (!/^[\w.:-]{1,64}$/.test(deploymentName)) {
+    throw new ConfigError(
+      undefined,
+      'REFRESHER_DEPLOYMENT must be 1-64 letters, digits, "_", ".", ":" or "-"',
+    );
+  }
+  return {
+    sources,
+    policy,
+    deploymentName,
+    safetyMarginMs: wholeMs(
+      env.REFRESHER_SAFETY_MARGIN_MS,
+      'REFRESHER_SAFETY_MARGIN_MS',
+      DEFAULT_SAFETY_MARGIN_MS,
+      0,
+    ),
+    lockTable: env.REFRESHER_LOCK_TABLE || undefined,
+    leaseMs: wholeMs(env.REFRESHER_LOCK_LEASE_MS, 'REFRESHER_LOCK_LEASE_MS', DEFAULT_LEASE_MS, 1000),
+  };
+}
+
+export function parseJsonSetting(text: string, name: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ConfigError(undefined, `${name} is not valid JSON`);
+  }
+}
+
+function wholeMs(raw: string | undefined, name: string, fallback: number, minimum: number): number {
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < minimum) {
+    throw new ConfigError(undefined, `${name} must be a whole number of milliseconds, at least ${minimum}`);
+  }
+  return value;
+}
+
+function stringList(raw: string, name: string): string[] {
+  const value = parseJsonSetting(raw, name);
+  if (!Array.isArray(value) || value.length === 0 || !value.every((item) => typeof item === 'string')) {
+    throw new ConfigError(undefined, `${name} must be a JSON array of base URLs`);
+  }
+  return value;
+}
