@@ -56,6 +56,12 @@ export interface RefreshHandlerOptions {
   clock?: () => number;
 }
 
+/** Bounds every AWS call: at most 3 attempts of 1 s to connect and 3 s to answer, so a run cannot hang on AWS. */
+const AWS_CLIENT_CONFIG = {
+  maxAttempts: 3,
+  requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000 },
+};
+
 export class RefreshRunError extends Error {
   readonly outcomes: SourceOutcome[];
   constructor(failed: Extract<SourceOutcome, { status: 'failed' }>[], outcomes: SourceOutcome[]) {
@@ -88,14 +94,20 @@ export function createRefreshHandler(options: RefreshHandlerOptions) {
       serviceName: env.POWERTOOLS_SERVICE_NAME ?? 'token-refresher',
     });
   const deps = {
-    parameters: new ParameterStore(options.ssm ?? new SSMClient({})),
-    credentials: new CredentialCache(options.secretsManager ?? new SecretsManagerClient({})),
+    parameters: new ParameterStore(options.ssm ?? new SSMClient(AWS_CLIENT_CONFIG)),
+    credentials: new CredentialCache(options.secretsManager ?? new SecretsManagerClient(AWS_CLIENT_CONFIG)),
     httpRuntime: options.httpRuntime ?? defaultHttpRuntime,
     clock: options.clock ?? Date.now,
     deploymentName,
     logger,
     ...(lockTable
-      ? { lock: new DynamoDbSourceLock(options.dynamodb ?? new DynamoDBClient({}), lockTable, leaseMs) }
+      ? {
+          lock: new DynamoDbSourceLock(
+            options.dynamodb ?? new DynamoDBClient(AWS_CLIENT_CONFIG),
+            lockTable,
+            leaseMs,
+          ),
+        }
       : {}),
   };
 
@@ -105,7 +117,17 @@ export function createRefreshHandler(options: RefreshHandlerOptions) {
   ): Promise<RefreshResponse> {
     if (context) logger.addContext(context);
     const sources = selectSources(event ?? {}, configured, providers, settings.policy);
-    const deadline = context ? Date.now() + context.getRemainingTimeInMillis() - safetyMarginMs : undefined;
+    const remainingMs = context?.getRemainingTimeInMillis();
+    if (remainingMs !== undefined && lockTable && remainingMs + 1_000 >= leaseMs) {
+      logger.warn(
+        'REFRESHER_LOCK_LEASE_MS should exceed the function timeout, or a slow run can lose its lease',
+        {
+          leaseMs,
+          remainingMs,
+        },
+      );
+    }
+    const deadline = remainingMs === undefined ? undefined : Date.now() + remainingMs - safetyMarginMs;
     const outcomes = await refreshAll(sources, deps, {
       force: event?.force === true,
       ...(deadline ? { deadline } : {}),

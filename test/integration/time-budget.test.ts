@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Context } from 'aws-lambda';
+import type { RefreshRunError } from '../../lambda/handlers/create-refresh-handler.ts';
+import { World } from '../support/world.ts';
+
+/** A Lambda context whose remaining time runs down with the wall clock. */
+function lambdaContext(remainingMs: number): Context {
+  const end = Date.now() + remainingMs;
+  return { getRemainingTimeInMillis: () => end - Date.now() } as Context;
+}
+
+describe('time budget: retries and backoff stop before the Lambda runs out', () => {
+  let world: World;
+  before(async () => {
+    world = await World.start();
+  });
+  after(async () => {
+    await world.stop();
+  });
+
+  async function timedFailure(remainingMs: number, marginMs: number) {
+    const source = await world.papayaSource();
+    const handler = world.handler({ env: { REFRESHER_SAFETY_MARGIN_MS: String(marginMs) } });
+    await handler({ sources: [source] });
+    return { source, handler };
+  }
+
+  it('cuts a hanging provider call at the budget instead of the 5 s attempt timeout, and makes no further attempt', async () => {
+    const { source, handler } = await timedFailure(6_000, 4_000);
+    world.papaya.server.inject('token', { kind: 'hang' });
+    const callsBefore = world.papaya.server.callsTo('token').length;
+    const started = Date.now();
+
+    const error = (await handler({ sources: [source], force: true }, lambdaContext(6_000)).catch(
+      (thrown) => thrown,
+    )) as RefreshRunError;
+    const elapsed = Date.now() - started;
+    world.papaya.server.clearFaults();
+
+    const outcome = error.outcomes?.[0];
+    assert.ok(outcome?.status === 'failed');
+    assert.equal(outcome.error.code, 'DEADLINE_EXCEEDED');
+    assert.match(
+      outcome.error.message,
+      /stopped before the Lambda time budget ran out; last attempt: no complete answer within \d+ ms/,
+    );
+    assert.ok(elapsed < 6_000 - 4_000 + 500, `returned after ${elapsed} ms, within the 2 s budget`);
+    assert.equal(world.papaya.server.callsTo('token').length - callsBefore, 1);
+  });
+
+  it('does not sleep out a Retry-After that would end past the budget', async () => {
+    const { source, handler } = await timedFailure(6_000, 3_000);
+    world.papaya.server.inject('token', {
+      kind: 'status',
+      status: 429,
+      body: { error: 'slow down' },
+      headers: { 'Retry-After': '2' },
+    });
+    const callsBefore = world.papaya.server.callsTo('token').length;
+    const started = Date.now();
+
+    const error = (await handler({ sources: [source], force: true }, lambdaContext(6_000)).catch(
+      (thrown) => thrown,
+    )) as RefreshRunError;
+    const elapsed = Date.now() - started;
+    world.papaya.server.clearFaults();
+
+    const outcome = error.outcomes?.[0];
+    assert.ok(outcome?.status === 'failed');
+    assert.equal(outcome.error.code, 'DEADLINE_EXCEEDED');
+    assert.equal(
+      world.papaya.server.callsTo('token').length - callsBefore,
+      2,
+      'one retry fitted in the 3 s budget, a second did not',
+    );
+    assert.ok(elapsed < 3_000 + 500, `returned after ${elapsed} ms`);
+  });
+});
