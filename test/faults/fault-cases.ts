@@ -1,4 +1,5 @@
 import type { SourceDefinition } from '../../lambda/config/source-config.ts';
+import { truncateToMinute } from '../sandboxes/papaya-sandbox.ts';
 import type { Fault } from '../sandboxes/sandbox-server.ts';
 import type { AwsFault } from '../support/aws-fault-injector.ts';
 
@@ -201,7 +202,7 @@ function httpFaults(provider: 'paypack' | 'papaya'): FaultCase[] {
             ? { access: fakeJwt({ exp: now() - 60 }), refresh: 'r-0000001', expires: now() - 60 }
             : {
                 token: fakeJwt({ exp: now() - 60 }),
-                valid_until: new Date((now() - 120) * 1000).toISOString().slice(0, 16) + 'Z',
+                valid_until: truncateToMinute((now() - 120) * 1000),
               },
       },
       { behaviour: 'failed fast', code: 'PROVIDER_INVALID_TOKEN', message: /in the past/ },
@@ -230,7 +231,7 @@ function httpFaults(provider: 'paypack' | 'papaya'): FaultCase[] {
             ? { access: 'opaque-access-token', refresh: 'r-0000001', expires: now() + 900 }
             : {
                 token: 'opaque-access-token',
-                valid_until: new Date((now() + 86_400) * 1000).toISOString().slice(0, 16) + 'Z',
+                valid_until: truncateToMinute((now() + 86_400) * 1000),
               },
       },
       { behaviour: 'failed fast', code: 'PROVIDER_INVALID_TOKEN', message: /not a JWT/ },

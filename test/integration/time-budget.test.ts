@@ -19,7 +19,7 @@ describe('time budget: retries and backoff stop before the Lambda runs out', () 
     await world.stop();
   });
 
-  async function timedFailure(remainingMs: number, marginMs: number) {
+  async function publishedSource(marginMs: number) {
     const source = await world.papayaSource();
     const handler = world.handler({ env: { REFRESHER_SAFETY_MARGIN_MS: String(marginMs) } });
     await handler({ sources: [source] });
@@ -27,7 +27,7 @@ describe('time budget: retries and backoff stop before the Lambda runs out', () 
   }
 
   it('cuts a hanging provider call at the budget instead of the 5 s attempt timeout, and makes no further attempt', async () => {
-    const { source, handler } = await timedFailure(6_000, 4_000);
+    const { source, handler } = await publishedSource(4_000);
     world.papaya.server.inject('token', { kind: 'hang' });
     const callsBefore = world.papaya.server.callsTo('token').length;
     const started = Date.now();
@@ -50,7 +50,7 @@ describe('time budget: retries and backoff stop before the Lambda runs out', () 
   });
 
   it('does not sleep out a Retry-After that would end past the budget', async () => {
-    const { source, handler } = await timedFailure(6_000, 3_000);
+    const { source, handler } = await publishedSource(3_000);
     world.papaya.server.inject('token', {
       kind: 'status',
       status: 429,
