@@ -4,10 +4,14 @@
  * see the threshold finds between threshold - period and threshold left. If that
  * run fails, the next one comes a period later, with more than
  * threshold - 2 * period left, and must still find the token alive with time
- * for a whole run (`runTimeout`) to finish. Hence:
+ * for a whole run (`runTimeout`) to finish, plus a minute for consumers (which
+ * stop caching a token 60 s before it expires). Hence:
  *
- *     threshold >= 2 * period + runTimeout      and      threshold < lifetime
+ *     threshold >= 2 * period + runTimeout + 60 s      and      threshold < lifetime
  */
+
+/** Consumers stop using a cached token this long before it expires (lambda/consumer/get-token.ts). */
+export const CONSUMER_MARGIN_SECONDS = 60;
 export interface SchedulePlan {
   periodSeconds: number;
   thresholdSeconds: number;
@@ -23,14 +27,16 @@ export function scheduleProblem(plan: SchedulePlan): string | undefined {
   if (thresholdSeconds >= lifetimeSeconds) {
     return `the refresh threshold (${thresholdSeconds} s) must be below the token lifetime (${lifetimeSeconds} s)`;
   }
-  const needed = 2 * periodSeconds + runTimeoutSeconds;
+  const needed = 2 * periodSeconds + runTimeoutSeconds + CONSUMER_MARGIN_SECONDS;
   if (thresholdSeconds < needed) {
-    const longestPeriod = Math.floor((thresholdSeconds - runTimeoutSeconds) / 2 / 60);
+    const longestPeriod = Math.floor(
+      (thresholdSeconds - runTimeoutSeconds - CONSUMER_MARGIN_SECONDS) / 2 / 60,
+    );
     const advice =
       longestPeriod >= 1 ? `shorten the period to ${longestPeriod} min or less` : 'raise the threshold';
     return (
       `a ${periodSeconds / 60} min period with a ${thresholdSeconds} s threshold lets the token expire after one failed run ` +
-      `(needs threshold >= 2 x period + ${runTimeoutSeconds} s run timeout = ${needed} s): ${advice}, or raise the threshold to ${needed} s (below the ${lifetimeSeconds} s lifetime)`
+      `(needs threshold >= 2 x period + ${runTimeoutSeconds} s run timeout + ${CONSUMER_MARGIN_SECONDS} s consumer margin = ${needed} s): ${advice}, or raise the threshold to ${needed} s (below the ${lifetimeSeconds} s lifetime)`
     );
   }
   return undefined;

@@ -1,5 +1,6 @@
 import { Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -38,6 +39,9 @@ export class TokenRefresherStack extends Stack {
       provider: source.provider,
       baseUrl: baseUrlFor(stage, source),
       secret: this.#secret(source, secretPrefix),
+      ...(source.secretKmsKeyArn
+        ? { secretEncryptionKey: kms.Key.fromKeyArn(this, `SecretKey-${source.id}`, source.secretKmsKeyArn) }
+        : {}),
       ...(source.schedule
         ? {
             schedule: {

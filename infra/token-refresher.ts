@@ -48,6 +48,8 @@ export interface TokenRefresherSource {
   baseUrl?: string;
   /** Holds the credentials JSON for this source. */
   secret: secretsmanager.ISecret;
+  /** The customer managed key the secret is encrypted with, if not the default aws/secretsmanager key. */
+  secretEncryptionKey?: kms.IKey;
   /** Default: the provider's schedule in DEFAULT_SCHEDULES. */
   schedule?: SourceSchedule;
   /** Provider options (Papaya: expirationSeconds, tokenName). */
@@ -125,13 +127,15 @@ export class TokenRefresher extends Construct {
     });
 
     for (const [provider, sources] of definitions) {
-      const fn = this.#createFunction(provider, props, timeout);
+      const allowedBaseUrls = [...new Set(sources.map((definition) => definition.baseUrl))];
+      const fn = this.#createFunction(provider, props, timeout, allowedBaseUrls);
       this.functions[provider] = fn;
       alarms.watchFunction(provider, fn);
       for (const definition of sources) {
         const source = this.#sources.get(definition.id);
         if (!source) continue;
         source.secret.grantRead(fn);
+        source.secretEncryptionKey?.grantDecrypt(fn);
         this.#schedule(fn, definition, source.period);
         alarms.watchStaleness(definition.id, source.period, source.threshold);
       }
@@ -225,10 +229,29 @@ export class TokenRefresher extends Construct {
     return { definition, period: schedule.period, threshold: resolved.refreshThresholdSeconds };
   }
 
+  /**
+   * The topic is encrypted with its own customer managed key: CloudWatch alarms
+   * cannot publish to a topic under the AWS managed aws/sns key, whose policy
+   * cannot grant them GenerateDataKey/Decrypt.
+   */
   #createTopic(): sns.Topic {
+    const key = new kms.Key(this, 'AlarmTopicKey', {
+      description: 'Encrypts the token-refresher alarm topic',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchAlarmsPublish',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:GenerateDataKey*', 'kms:Decrypt'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+      }),
+    );
     return new sns.Topic(this, 'AlarmTopic', {
       displayName: 'token-refresher alarms',
-      masterKey: kms.Alias.fromAliasName(this, 'SnsKey', 'alias/aws/sns'),
+      masterKey: key,
       enforceSSL: true,
     });
   }
@@ -266,6 +289,7 @@ export class TokenRefresher extends Construct {
     provider: ProviderName,
     props: TokenRefresherProps,
     timeout: Duration,
+    allowedBaseUrls: string[],
   ): nodejs.NodejsFunction {
     const id = `${capitalize(provider)}Refresher`;
     const logGroup = new logs.LogGroup(this, `${id}Logs`, {
@@ -292,6 +316,10 @@ export class TokenRefresher extends Construct {
         REFRESHER_LOCK_TABLE: this.lockTable.tableName,
         // A lease must outlive the run that holds it.
         REFRESHER_LOCK_LEASE_MS: String(timeout.toMilliseconds() + 30_000),
+        // Pinned here so a source definition in an invocation event cannot send credentials elsewhere
+        // or write outside this deployment's paths.
+        REFRESHER_ALLOWED_BASE_URLS: JSON.stringify(allowedBaseUrls),
+        REFRESHER_PARAMETER_PREFIX: this.parameterPrefix,
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         POWERTOOLS_METRICS_NAMESPACE: props.metricNamespace ?? 'TokenRefresher',
         NODE_OPTIONS: '--enable-source-maps',
@@ -335,7 +363,8 @@ export class TokenRefresher extends Construct {
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'EncryptParametersViaSsm',
-        actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey'],
+        // Standard-tier SecureStrings are encrypted directly with the key: no data keys.
+        actions: ['kms:Encrypt', 'kms:Decrypt'],
         resources: [this.encryptionKey.keyArn],
         conditions: {
           StringEquals: { 'kms:ViaService': `ssm.${Stack.of(this).region}.amazonaws.com` },

@@ -17,6 +17,8 @@ export interface StageSource {
   /** Overrides the endpoint lookup. */
   baseUrl?: string;
   secret: SecretReference;
+  /** ARN of the customer managed key the secret is encrypted with, if it is not the default aws/secretsmanager key. */
+  secretKmsKeyArn?: string;
   schedule?: { periodMinutes: number; refreshThresholdMinutes: number };
   /** Provider options (Papaya: expirationSeconds, tokenName). */
   options?: Record<string, unknown>;

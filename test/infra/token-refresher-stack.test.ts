@@ -87,6 +87,40 @@ describe('TokenRefresherStack template', () => {
     });
   });
 
+  it('encrypts the alarm topic with a key CloudWatch may use (alarms cannot publish under aws/sns)', () => {
+    const [topicId, topic] = resourcesOf(template, 'AWS::SNS::Topic')[0] ?? [];
+    assert.ok(topicId && topic);
+    const keyRef = (topic.Properties as Json).KmsMasterKeyId as { 'Fn::GetAtt'?: [string, string] };
+    assert.ok(keyRef['Fn::GetAtt'], `a key of this stack, not an alias: ${JSON.stringify(keyRef)}`);
+    const key = template.toJSON().Resources[keyRef['Fn::GetAtt'][0]];
+    const statements = key.Properties.KeyPolicy.Statement as Json[];
+    const cloudwatch = statements.find((statement) =>
+      JSON.stringify(statement.Principal).includes('cloudwatch.amazonaws.com'),
+    );
+    assert.deepEqual(cloudwatch?.Action, ['kms:GenerateDataKey*', 'kms:Decrypt']);
+    assert.deepEqual(cloudwatch?.Condition, { StringEquals: { 'aws:SourceAccount': '123456789012' } });
+    assert.equal(key.Properties.EnableKeyRotation, true);
+  });
+
+  it('pins the allowed base URLs and the parameter prefix in each function environment', () => {
+    const environments = resourcesOf(template, 'AWS::Lambda::Function')
+      .map(
+        ([, fn]) =>
+          ((fn.Properties as Json).Environment as { Variables?: Record<string, string> } | undefined)
+            ?.Variables,
+      )
+      .filter((variables) => variables?.REFRESHER_LOCK_TABLE !== undefined);
+    assert.deepEqual(
+      environments
+        .map((variables) => [variables?.REFRESHER_ALLOWED_BASE_URLS, variables?.REFRESHER_PARAMETER_PREFIX])
+        .sort(),
+      [
+        ['["https://papaya.example/api"]', '/token-refresher/test'],
+        ['["https://payments.paypack.rw/api"]', '/token-refresher/test'],
+      ],
+    );
+  });
+
   it('encrypts parameters with a rotating customer managed key, used only through SSM under the prefix', () => {
     template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
     const kms = statementsOf(template).filter((statement) =>
@@ -218,7 +252,7 @@ describe('synth-time validation says what to change', () => {
         ...baseStage,
         sources: [{ ...cashIn, schedule: { periodMinutes: 5, refreshThresholdMinutes: 10 } }],
       },
-      /stage "test": TokenRefresher source "cash-in": a 5 min period with a 600 s threshold lets the token expire after one failed run \(needs threshold >= 2 x period \+ 30 s run timeout = 630 s\): shorten the period to 4 min or less/,
+      /stage "test": TokenRefresher source "cash-in": a 5 min period with a 600 s threshold lets the token expire after one failed run \(needs threshold >= 2 x period \+ 30 s run timeout \+ 60 s consumer margin = 690 s\): shorten the period to 4 min or less/,
     );
   });
 
