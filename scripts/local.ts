@@ -54,17 +54,26 @@ async function main(): Promise<number> {
   let lockTable: string | undefined = process.env.REFRESHER_LOCK_TABLE;
   let scheduled: ScheduledSource[];
   let stopWorld = async () => {};
+  let sensitiveValues = (): string[] => [];
   if (embedded) {
     const world = await startEmbeddedWorld(clock.now);
     ({ ssm, secretsManager, dynamodb } = world.clients);
     lockTable = world.lockTable;
     scheduled = world.sources;
     stopWorld = world.stop;
+    sensitiveValues = world.sensitiveValues;
     out(
       `moto on ${world.motoEndpoint}, Paypack sandbox on ${world.paypackUrl}, Papaya sandbox on ${world.papayaUrl}\n`,
     );
   } else {
     scheduled = readConfig(values.config ?? '');
+    if (!lockTable && scheduled.some(({ definition }) => definition.provider === 'paypack')) {
+      // A deployed refresher may be refreshing the same sources: without the shared lock both could
+      // present one single-use refresh token.
+      throw new Error(
+        "set REFRESHER_LOCK_TABLE to the deployment's lock table before running Paypack sources against real AWS",
+      );
+    }
     ssm = new SSMClient({});
     secretsManager = new SecretsManagerClient({});
     dynamodb = new DynamoDBClient({});
@@ -146,6 +155,9 @@ async function main(): Promise<number> {
   });
   for (const timer of [...timers, drawTimer]) clearInterval(timer);
   draw();
+  // Test hook: the local-mode test scans the screen and the log for every credential and token.
+  if (process.env.LOCAL_MODE_SECRETS_FILE)
+    writeFileSync(process.env.LOCAL_MODE_SECRETS_FILE, JSON.stringify(sensitiveValues()));
   await stopWorld();
   out(`\n${renderTable([...rows.values()], clock.now())}\n`);
   const neverRefreshed = [...rows.values()].filter((row) => row.refreshes === 0);
@@ -165,7 +177,7 @@ function readConfig(path: string): ScheduledSource[] {
     throw new Error(`${path}: expected { "sources": [...], "schedule": { "<id>": seconds } }`);
   return config.sources.map((definition) => ({
     definition: definition as ScheduledSource['definition'],
-    periodSeconds: config.schedule?.[String(definition.id)] ?? 300,
+    periodSeconds: config.schedule?.[String(definition.id)] ?? 240,
   }));
 }
 

@@ -10,7 +10,7 @@ const LOCK_TABLE = 'token-refresher-locks';
 /**
  * The embedded default of local mode: moto and both sandboxes on loopback, demo
  * credentials in (emulated) Secrets Manager, and one source per provider with the
- * production schedule (Paypack every 5 min) or a demo one (Papaya's token is
+ * production schedule (Paypack every 4 min, refresh under 10 min left) or a demo one (Papaya's token is
  * shortened to 1 h so it visibly refreshes).
  */
 export async function startEmbeddedWorld(now: () => number) {
@@ -45,7 +45,7 @@ export async function startEmbeddedWorld(now: () => number) {
         privateParameterName: '/token-refresher/private/demo-paypack/refresh-token',
         refreshThresholdSeconds: 600,
       },
-      periodSeconds: 300,
+      periodSeconds: 240,
     },
     {
       definition: {
@@ -68,6 +68,13 @@ export async function startEmbeddedWorld(now: () => number) {
     motoEndpoint: moto.endpoint,
     paypackUrl,
     papayaUrl,
+    /** Everything secret in this world: for the local-mode test's leak scan. */
+    sensitiveValues: () => [
+      ...Object.values(paypackCredentials),
+      ...Object.values(papayaCredentials),
+      ...paypack.issued,
+      ...papaya.issued.map((issued) => issued.token),
+    ],
     stop: async () => {
       clients.ssm.destroy();
       clients.secretsManager.destroy();

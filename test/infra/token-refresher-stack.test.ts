@@ -173,9 +173,23 @@ describe('TokenRefresherStack template', () => {
     );
   });
 
-  it('puts no secret value in the template', () => {
-    const text = JSON.stringify(template.toJSON());
-    assert.doesNotMatch(text, /SecretString|client_secret"|api_key"/);
+  it('puts no secret value in the template: secrets are referenced or generated, never given', () => {
+    const dev = synthStage(stages.find((stage) => stage.name === 'dev') ?? baseStage).template;
+    for (const tpl of [template, dev]) {
+      for (const [, secret] of resourcesOf(tpl, 'AWS::SecretsManager::Secret')) {
+        const props = secret.Properties as Json;
+        assert.equal(props.SecretString, undefined);
+        assert.ok(props.GenerateSecretString, 'a placeholder gets a generated value, filled in by the team');
+      }
+      const variables = resourcesOf(tpl, 'AWS::Lambda::Function').flatMap(([, fn]) =>
+        Object.values(
+          ((fn.Properties as Json).Environment as { Variables?: Record<string, unknown> } | undefined)
+            ?.Variables ?? {},
+        ),
+      );
+      assert.doesNotMatch(JSON.stringify(variables), /client_secret|api_key|clientSecret/);
+      assert.doesNotMatch(JSON.stringify(tpl.toJSON()), /"SecretString"|client_secret"\s*:|api_key"\s*:/);
+    }
   });
 
   it('refreshes imported-secret sources at deploy time, and skips placeholder secrets', () => {

@@ -1,12 +1,19 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { findLeaks } from '../support/capture.ts';
 
-function runLocalMode(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runLocalMode(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/local.ts', ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
     });
     let stdout = '';
     let stderr = '';
@@ -22,7 +29,10 @@ function runLocalMode(args: string[]): Promise<{ code: number | null; stdout: st
 
 describe('npm start (local mode on its embedded default)', () => {
   it('refreshes both demo sources repeatedly with the real handler, and logs no secret or token', async () => {
-    const { code, stdout, stderr } = await runLocalMode(['--duration', '10', '--speed', '400']);
+    const secretsFile = join(mkdtempSync(join(tmpdir(), 'local-mode-')), 'secrets.json');
+    const { code, stdout, stderr } = await runLocalMode(['--duration', '10', '--speed', '400'], {
+      LOCAL_MODE_SECRETS_FILE: secretsFile,
+    });
 
     assert.equal(code, 0, `exit code; stderr: ${stderr}`);
     for (const source of ['demo-paypack', 'demo-papaya']) {
@@ -34,7 +44,12 @@ describe('npm start (local mode on its embedded default)', () => {
     assert.match(stdout, /SOURCE\s+PROVIDER\s+STATE\s+EXPIRES IN\s+REFRESHES\s+LAST RESULT/);
     const log = readFileSync('.local/refresher.log', 'utf8');
     assert.match(log, /"message": "token refreshed"/);
-    assert.doesNotMatch(log, /eyJ[\w-]{10,}\.[\w-]{10,}/, 'no JWT in the log');
-    assert.doesNotMatch(stdout, /eyJ[\w-]{10,}\.[\w-]{10,}/, 'no JWT on screen');
+    const secrets = JSON.parse(readFileSync(secretsFile, 'utf8')) as string[];
+    assert.ok(secrets.length >= 8, 'demo credentials and every issued token were recorded');
+    assert.deepEqual(
+      findLeaks(`${log}\n${stdout}\n${stderr}`, secrets),
+      [],
+      'no credential or token in the log or on screen',
+    );
   });
 });

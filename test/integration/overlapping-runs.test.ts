@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { PutParameterCommand } from '@aws-sdk/client-ssm';
 import { DynamoDbSourceLock } from '../../lambda/refresh/source-lock.ts';
-import { parsePublishedToken } from '../../lambda/token-contract.ts';
+import { parsePublishedToken, serializePublishedToken } from '../../lambda/token-contract.ts';
 import { createLockTable, readParameter } from '../support/aws.ts';
 import { World } from '../support/world.ts';
 
@@ -17,17 +18,31 @@ describe('overlapping runs for one source (DynamoDB lease lock, against moto and
     await world.stop();
   });
 
-  async function concurrentRuns(env: Record<string, string>, force: boolean) {
+  /** 20 scheduled runs arrive together for a source whose published token is due (a minute left). */
+  async function concurrentRuns(env: Record<string, string>) {
     const source = await world.paypackSource();
     const handler = world.handler({ env });
     await handler({ sources: [source] });
+    const published = parsePublishedToken(
+      (await readParameter(world.aws.ssm, source.parameterName))?.value ?? '',
+    );
+    assert.ok(published);
+    const due = { ...published, expiresAt: new Date(Date.now() + 60_000).toISOString() };
+    await world.aws.ssm.send(
+      new PutParameterCommand({
+        Name: source.parameterName,
+        Value: serializePublishedToken(due),
+        Type: 'SecureString',
+        Overwrite: true,
+      }),
+    );
     const before = {
       authorize: world.paypack.server.callsTo('authorize').length,
       refresh: world.paypack.server.callsTo('refresh-sdk').length,
     };
 
     const results = await Promise.allSettled(
-      Array.from({ length: CONCURRENT_RUNS }, () => handler({ sources: [source], force })),
+      Array.from({ length: CONCURRENT_RUNS }, () => handler({ sources: [source] })),
     );
 
     const issuedCalls =
@@ -38,11 +53,8 @@ describe('overlapping runs for one source (DynamoDB lease lock, against moto and
     return { source, results, issuedCalls };
   }
 
-  it(`${CONCURRENT_RUNS} forced runs at once issue exactly one new token`, async () => {
-    const { source, results, issuedCalls } = await concurrentRuns(
-      { REFRESHER_LOCK_TABLE: 'refresh-locks' },
-      true,
-    );
+  it(`${CONCURRENT_RUNS} runs at once for a due token issue exactly one new token`, async () => {
+    const { source, results, issuedCalls } = await concurrentRuns({ REFRESHER_LOCK_TABLE: 'refresh-locks' });
 
     assert.equal(issuedCalls, 1, 'one provider call in all');
     assert.deepEqual(world.paypack.reusedRefreshTokens, []);
@@ -59,7 +71,7 @@ describe('overlapping runs for one source (DynamoDB lease lock, against moto and
   });
 
   it('without the lock the same burst refreshes more than once (the test can tell)', async () => {
-    const { issuedCalls } = await concurrentRuns({}, true);
+    const { issuedCalls } = await concurrentRuns({});
     assert.ok(issuedCalls > 1, `expected several provider calls, saw ${issuedCalls}`);
   });
 });
