@@ -54,6 +54,7 @@ export class SandboxServer {
   readonly #server: Server;
   readonly #notFound: (path: string) => JsonReply;
   readonly #now: () => number;
+  #chaos: ((route: string) => Fault | undefined) | undefined;
   #port = 0;
 
   constructor(notFound: (path: string) => JsonReply, now: () => number) {
@@ -77,6 +78,12 @@ export class SandboxServer {
 
   clearFaults(): void {
     this.#faults.clear();
+    this.#chaos = undefined;
+  }
+
+  /** Decides per call, before any injected fault, whether the route misbehaves (random failures, outages). */
+  setChaos(chaos: (route: string) => Fault | undefined): void {
+    this.#chaos = chaos;
   }
 
   callsTo(route: string): RouteCall[] {
@@ -111,7 +118,7 @@ export class SandboxServer {
       this.#send(res, this.#notFound(path));
       return;
     }
-    const fault = this.#takeFault(route.name);
+    const fault = this.#chaos?.(route.name) ?? this.#takeFault(route.name);
     if (fault && fault.kind !== 'handle-then-drop') {
       const handled = await this.#applyFault(fault, res, route.name);
       if (handled) return;
