@@ -58,11 +58,20 @@ try {
 const minutes = (seconds: number) => `${(seconds / 60).toFixed(1)} min`;
 const percent = (fraction: number) => `${(fraction * 100).toFixed(3)}%`;
 const summary = [
-  '| provider | schedule | runs | failed runs | refreshes | provider calls | time with a valid token | longest gap |',
-  '| --- | --- | --- | --- | --- | --- | --- | --- |',
+  '| provider | schedule | runs | failed runs | refreshes | provider calls | time with a valid token | longest gap | gap outside outages |',
+  '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ...reports.map(
-    ({ plan, runs, failedRuns, refreshes, providerCalls, validFraction, longestGapSeconds }) =>
-      `| ${plan.provider} | every ${minutes(plan.periodSeconds)}, refresh under ${minutes(plan.thresholdSeconds)} left | ${runs} | ${failedRuns} | ${refreshes} | ${providerCalls} | ${percent(validFraction)} | ${minutes(longestGapSeconds)} |`,
+    ({
+      plan,
+      runs,
+      failedRuns,
+      refreshes,
+      providerCalls,
+      validFraction,
+      longestGapSeconds,
+      gapOutsideOutagesSeconds,
+    }) =>
+      `| ${plan.provider} | every ${minutes(plan.periodSeconds)}, refresh under ${minutes(plan.thresholdSeconds)} left | ${runs} | ${failedRuns} | ${refreshes} | ${providerCalls} | ${percent(validFraction)} | ${minutes(longestGapSeconds)} | ${minutes(gapOutsideOutagesSeconds)} |`,
   ),
 ].join('\n');
 const perOutage = [

@@ -144,6 +144,15 @@ function httpFaults(provider: 'paypack' | 'papaya'): FaultCase[] {
       },
     ),
     row(
+      'HTTP 302 redirect',
+      http(302, { status: 302, message: 'moved' }, { Location: 'http://elsewhere.example/collect' }),
+      {
+        behaviour: 'failed fast',
+        code: 'PROVIDER_BAD_RESPONSE',
+        message: /answered HTTP 302 \(a redirect, refused\)$/,
+      },
+    ),
+    row(
       'malformed JSON',
       { kind: 'malformed' },
       { behaviour: 'failed fast', code: 'PROVIDER_BAD_RESPONSE', message: /not valid JSON/ },

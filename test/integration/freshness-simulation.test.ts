@@ -64,6 +64,7 @@ describe('freshness simulation (short runs of npm run simulate)', () => {
       `20-minute outage gap ${long?.gapSeconds} s`,
     );
     assert.ok(report.validFraction < 1 && report.validFraction > 0.9);
+    assert.equal(report.gapOutsideOutagesSeconds, 0, '20% random failures alone never cost a valid token');
   });
 });
 

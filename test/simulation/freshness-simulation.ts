@@ -41,6 +41,8 @@ export interface SimulationReport {
   validFraction: number;
   longestGapSeconds: number;
   outages: OutageReport[];
+  /** Seconds without a valid token that no outage explains (random failures alone). */
+  gapOutsideOutagesSeconds: number;
 }
 
 /** mulberry32: a small seeded PRNG, so a simulation is reproducible run to run. */
@@ -142,6 +144,12 @@ export async function simulateFreshness(
   const measuredFrom = timeline.find((point) => point.expiresAt > point.at)?.at ?? start;
   const gaps = invalidIntervals(timeline, measuredFrom, end);
   const invalid = gaps.reduce((sum, [from, to]) => sum + (to - from), 0);
+  const outageReports = plan.outages.map((outage) => {
+    const from = at(outage.startSeconds);
+    const to = at(outage.startSeconds + outage.durationSeconds + plan.periodSeconds);
+    const overlap = gaps.reduce((sum, [a, b]) => sum + Math.max(0, Math.min(b, to) - Math.max(a, from)), 0);
+    return { ...outage, gapSeconds: overlap / 1000 };
+  });
   return {
     plan,
     runs,
@@ -150,12 +158,9 @@ export async function simulateFreshness(
     providerCalls: sandbox.calls.length - callsBefore,
     validFraction: 1 - invalid / (end - measuredFrom),
     longestGapSeconds: Math.max(0, ...gaps.map(([from, to]) => (to - from) / 1000)),
-    outages: plan.outages.map((outage) => {
-      const from = at(outage.startSeconds);
-      const to = at(outage.startSeconds + outage.durationSeconds + plan.periodSeconds);
-      const overlap = gaps.reduce((sum, [a, b]) => sum + Math.max(0, Math.min(b, to) - Math.max(a, from)), 0);
-      return { ...outage, gapSeconds: overlap / 1000 };
-    }),
+    outages: outageReports,
+    gapOutsideOutagesSeconds:
+      invalid / 1000 - outageReports.reduce((sum, outage) => sum + outage.gapSeconds, 0),
   };
 }
 
