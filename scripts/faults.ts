@@ -54,8 +54,8 @@ writeFileSync('docs/fault-matrix.md', document);
 process.stdout.write(`${table}\n`);
 const kept = rows.filter((row) => row.lastGoodToken !== 'no').length;
 const leaked = rows.filter((row) => row.leaked).length;
-console.log(
-  `\n${rows.length} faults; ${kept} kept or replaced the token; ${leaked} leaked. Written to docs/fault-matrix.md`,
+process.stdout.write(
+  `\n${rows.length} faults; ${kept} kept or replaced the token; ${leaked} leaked. Written to docs/fault-matrix.md\n`,
 );
 if (mismatches.length > 0) {
   process.stderr.write(`behaviour differs from the expected for: ${mismatches.join(', ')}\n`);
