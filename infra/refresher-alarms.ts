@@ -54,23 +54,20 @@ export class RefresherAlarms extends Construct {
   }
 
   /**
-   * Fires when a source's published token has less life left than a healthy
-   * schedule ever lets it reach (threshold - period: at least one refresh was
-   * missed), or when no run has reported for two periods.
+   * One alarm for all of a provider's sources, on the per-provider series: fires
+   * when any source's token has less life left than a healthy schedule lets it
+   * reach (threshold − period: a refresh was missed), or when no run reported for
+   * two of the longest periods.
    */
-  watchStaleness(sourceId: string, period: Duration, thresholdSeconds: number): void {
-    const floor = Math.max(0, thresholdSeconds - period.toSeconds());
-    const window = Duration.seconds(Math.min(86_400, Math.ceil((2 * period.toSeconds()) / 60) * 60));
+  watchProviderStaleness(provider: string, sources: { period: Duration; thresholdSeconds: number }[]): void {
+    const floor = Math.min(
+      ...sources.map((source) => Math.max(0, source.thresholdSeconds - source.period.toSeconds())),
+    );
+    const longest = Math.max(...sources.map((source) => source.period.toSeconds()));
     this.#notify(
-      new cloudwatch.Alarm(this, `Stale-${sourceId}`, {
-        alarmDescription: `The token of source ${sourceId} has under ${floor} s left or no run reported: consumers may soon find it expired.`,
-        metric: new cloudwatch.Metric({
-          namespace: this.#props.metricNamespace,
-          metricName: 'TokenSecondsRemaining',
-          dimensionsMap: { service: this.#props.serviceName, Source: sourceId },
-          statistic: 'Minimum',
-          period: window,
-        }),
+      new cloudwatch.Alarm(this, `${provider}Stale`, {
+        alarmDescription: `A ${provider} token has under ${floor} s left, or no ${provider} run reported: consumers may soon find it expired.`,
+        metric: stalenessMetric(this.#props, { Provider: provider }, longest),
         threshold: floor,
         evaluationPeriods: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
@@ -83,4 +80,49 @@ export class RefresherAlarms extends Construct {
     alarm.addAlarmAction(this.#action);
     alarm.addOkAction(this.#action);
   }
+}
+
+interface StalenessMetricProps {
+  metricNamespace: string;
+  serviceName: string;
+}
+
+function stalenessMetric(
+  props: StalenessMetricProps,
+  dimensions: Record<string, string>,
+  periodSeconds: number,
+): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: props.metricNamespace,
+    metricName: 'TokenSecondsRemaining',
+    dimensionsMap: { service: props.serviceName, ...dimensions },
+    statistic: 'Minimum',
+    // Two periods, so every window holds at least one run; CloudWatch wants whole minutes, a day at most.
+    period: Duration.seconds(Math.min(86_400, Math.ceil((2 * periodSeconds) / 60) * 60)),
+  });
+}
+
+/** One source's staleness alarm (optional: each costs an alarm and a custom metric). */
+export function staleSourceAlarm(
+  scope: Construct,
+  props: StalenessMetricProps & {
+    topic: sns.ITopic;
+    sourceId: string;
+    period: Duration;
+    thresholdSeconds: number;
+  },
+): cloudwatch.Alarm {
+  const floor = Math.max(0, props.thresholdSeconds - props.period.toSeconds());
+  const alarm = new cloudwatch.Alarm(scope, `Stale-${props.sourceId}`, {
+    alarmDescription: `The token of source ${props.sourceId} has under ${floor} s left or no run reported: consumers may soon find it expired.`,
+    metric: stalenessMetric(props, { Source: props.sourceId }, props.period.toSeconds()),
+    threshold: floor,
+    evaluationPeriods: 1,
+    comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+    treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+  });
+  const action = new actions.SnsAction(props.topic);
+  alarm.addAlarmAction(action);
+  alarm.addOkAction(action);
+  return alarm;
 }

@@ -63,6 +63,8 @@ export class TokenRefresherStack extends Stack {
         sources,
         parameterPrefix: stage.parameterPrefix ?? `/token-refresher/${stage.name}`,
         deploymentName: `token-refresher-${stage.name}`,
+        ...(stage.secretNamePrefix ? { secretNamePrefix: stage.secretNamePrefix } : {}),
+        ...(stage.perSourceAlarms === undefined ? {} : { perSourceAlarms: stage.perSourceAlarms }),
         ...(alarmTopic ? { alarmTopic } : {}),
       });
     } catch (error) {

@@ -1,4 +1,4 @@
-import { CustomResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -7,7 +7,6 @@ import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
-import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -20,6 +19,7 @@ import { ESBUILD_TARGET, ESM_REQUIRE_BANNER, HANDLER_ENTRIES } from './bundling.
 import { acknowledgeManagedPolicy, acknowledgeWildcardResources } from './nag.ts';
 import { RefresherAlarms } from './refresher-alarms.ts';
 import { scheduleProblem } from './schedule-policy.ts';
+import { SOURCES_PER_SHARD, SourceShard } from './source-shard.ts';
 
 export interface SourceSchedule {
   /** Time between runs; whole minutes. */
@@ -76,6 +76,15 @@ export interface TokenRefresherProps {
   logRetention?: logs.RetentionDays;
   /** CloudWatch namespace of the handler's metrics. Default `TokenRefresher`. */
   metricNamespace?: string;
+  /**
+   * An alarm and a custom metric per source (about $0.40 a month each), besides
+   * the one staleness alarm per provider. Default: on for up to 50 sources.
+   */
+  perSourceAlarms?: boolean;
+  /** Grant the functions every secret whose name starts with this (for fleets) instead of each secret by ARN. */
+  secretNamePrefix?: string;
+  /** Spread each source's runs over this window (EventBridge Scheduler flexible time window), to smooth SSM writes of a fleet. Default: off. */
+  scheduleWindow?: Duration;
 }
 
 const SERVICE_NAME = 'token-refresher';
@@ -93,6 +102,8 @@ export class TokenRefresher extends Construct {
   readonly lockTable: dynamodb.Table;
   readonly functions: Partial<Record<ProviderName, nodejs.NodejsFunction>> = {};
   readonly parameterPrefix: string;
+  /** Holds one schedule per source, named after the source. */
+  readonly scheduleGroup: scheduler.ScheduleGroup;
   readonly #sources = new Map<string, TokenRefresherSource & { threshold: number; period: Duration }>();
 
   constructor(scope: Construct, id: string, props: TokenRefresherProps) {
@@ -126,23 +137,80 @@ export class TokenRefresher extends Construct {
       serviceName: SERVICE_NAME,
     });
 
+    this.scheduleGroup = new scheduler.ScheduleGroup(this, 'Schedules', {
+      scheduleGroupName: Stack.of(this).stackName,
+    });
+    const perSourceAlarms = props.perSourceAlarms ?? props.sources.length <= 50;
     for (const [provider, sources] of definitions) {
       const allowedBaseUrls = [...new Set(sources.map((definition) => definition.baseUrl))];
-      const fn = this.#createFunction(provider, props, timeout, allowedBaseUrls);
+      const fn = this.#createFunction(provider, props, timeout, allowedBaseUrls, perSourceAlarms);
       this.functions[provider] = fn;
       alarms.watchFunction(provider, fn);
-      for (const definition of sources) {
-        const source = this.#sources.get(definition.id);
-        if (!source) continue;
-        source.secret.grantRead(fn);
-        source.secretEncryptionKey?.grantDecrypt(fn);
-        this.#schedule(fn, definition, source.period);
-        alarms.watchStaleness(definition.id, source.period, source.threshold);
-      }
-      const onDeploy = sources.filter(
-        (definition) => this.#sources.get(definition.id)?.refreshOnDeploy !== false,
+      const shardSources = sources.map((definition) => {
+        const source = this.#source(definition.id);
+        return {
+          definition,
+          period: source.period,
+          thresholdSeconds: source.threshold,
+          refreshOnDeploy: source.refreshOnDeploy !== false,
+        };
+      });
+      alarms.watchProviderStaleness(provider, shardSources);
+      this.#grantSecrets(
+        fn,
+        sources.map((definition) => this.#source(definition.id)),
+        props.secretNamePrefix,
       );
-      if (onDeploy.length > 0) this.#refreshOnDeploy(provider, fn, onDeploy);
+      const serviceToken = shardSources.some((source) => source.refreshOnDeploy)
+        ? this.#firstRefreshProvider(provider, fn)
+        : undefined;
+      for (let start = 0; start < shardSources.length; start += SOURCES_PER_SHARD) {
+        new SourceShard(this, `${capitalize(provider)}Sources${start / SOURCES_PER_SHARD + 1}`, {
+          fn,
+          sources: shardSources.slice(start, start + SOURCES_PER_SHARD),
+          scheduleGroup: this.scheduleGroup,
+          deadLetterQueue: this.deadLetterQueue,
+          alarmTopic: this.alarmTopic,
+          perSourceAlarms,
+          metricNamespace: props.metricNamespace ?? 'TokenRefresher',
+          serviceName: SERVICE_NAME,
+          ...(serviceToken ? { firstRefreshServiceToken: serviceToken } : {}),
+          ...(props.scheduleWindow ? { scheduleWindow: props.scheduleWindow } : {}),
+        });
+      }
+    }
+  }
+
+  /**
+   * Read access to each source's secret, or, for a fleet whose secrets share a
+   * name prefix, one statement for the prefix (hundreds of secret ARNs would
+   * overflow IAM's policy size limit).
+   */
+  #grantSecrets(fn: lambda.IFunction, sources: TokenRefresherSource[], namePrefix: string | undefined): void {
+    for (const source of sources) source.secretEncryptionKey?.grantDecrypt(fn);
+    if (!namePrefix) {
+      for (const source of sources) source.secret.grantRead(fn);
+      return;
+    }
+    const secretsUnderPrefix = Stack.of(this).formatArn({
+      service: 'secretsmanager',
+      resource: 'secret',
+      resourceName: `${namePrefix}*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadSourceSecrets',
+        actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+        resources: [secretsUnderPrefix],
+      }),
+    );
+    if (fn.role) {
+      acknowledgeWildcardResources(
+        fn.role,
+        [secretsUnderPrefix],
+        "The sources' secrets share this deployment's name prefix; a fleet has too many to list within IAM policy size limits.",
+      );
     }
   }
 
@@ -290,6 +358,7 @@ export class TokenRefresher extends Construct {
     props: TokenRefresherProps,
     timeout: Duration,
     allowedBaseUrls: string[],
+    metricsPerSource: boolean,
   ): nodejs.NodejsFunction {
     const id = `${capitalize(provider)}Refresher`;
     const logGroup = new logs.LogGroup(this, `${id}Logs`, {
@@ -320,6 +389,7 @@ export class TokenRefresher extends Construct {
         // or write outside this deployment's paths.
         REFRESHER_ALLOWED_BASE_URLS: JSON.stringify(allowedBaseUrls),
         REFRESHER_PARAMETER_PREFIX: this.parameterPrefix,
+        REFRESHER_METRICS_PER_SOURCE: String(metricsPerSource),
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         POWERTOOLS_METRICS_NAMESPACE: props.metricNamespace ?? 'TokenRefresher',
         NODE_OPTIONS: '--enable-source-maps',
@@ -377,22 +447,8 @@ export class TokenRefresher extends Construct {
     return fn;
   }
 
-  #schedule(fn: lambda.IFunction, definition: SourceDefinition, period: Duration): void {
-    new scheduler.Schedule(this, `Schedule-${definition.id}`, {
-      description: `Refresh ${definition.provider} token for source ${definition.id}`,
-      schedule: scheduler.ScheduleExpression.rate(period),
-      timeWindow: scheduler.TimeWindow.off(),
-      target: new targets.LambdaInvoke(fn, {
-        input: scheduler.ScheduleTargetInput.fromObject({ sources: [definition] }),
-        retryAttempts: 2,
-        // A delivery retried after the next run is due is worthless.
-        maxEventAge: Duration.seconds(Math.max(60, period.toSeconds())),
-        deadLetterQueue: this.deadLetterQueue,
-      }),
-    });
-  }
-
-  #refreshOnDeploy(provider: ProviderName, fn: lambda.IFunction, sources: SourceDefinition[]): void {
+  /** The custom-resource provider through which each shard's deploy-time refresh invokes the function. */
+  #firstRefreshProvider(provider: ProviderName, fn: lambda.IFunction): string {
     const id = `${capitalize(provider)}FirstRefresh`;
     const frameworkLogs = new logs.LogGroup(this, `${id}ProviderLogs`, {
       retention: logs.RetentionDays.ONE_MONTH,
@@ -402,16 +458,12 @@ export class TokenRefresher extends Construct {
       onEventHandler: fn,
       logGroup: frameworkLogs,
     });
-    new CustomResource(this, id, {
-      serviceToken: providerFramework.serviceToken,
-      resourceType: 'Custom::TokenRefresherFirstRefresh',
-      properties: { Sources: Stack.of(this).toJsonString(sources) },
-    });
     acknowledgeManagedPolicy(
       providerFramework,
       'service-role/AWSLambdaBasicExecutionRole',
       'The aws-cdk-lib custom-resource provider framework function logs with this policy; it only relays the deploy-time refresh.',
     );
+    return providerFramework.serviceToken;
   }
 }
 

@@ -14,6 +14,8 @@ export interface HandlerSettings {
   safetyMarginMs: number;
   lockTable: string | undefined;
   leaseMs: number;
+  /** Emit per-source metric series (a CloudWatch custom metric each) besides the fleet-wide ones. */
+  metricsPerSource: boolean;
 }
 
 /** Time kept back from the Lambda timeout so results are logged and metrics flushed. */
@@ -58,6 +60,7 @@ export function readHandlerSettings(
     ),
     lockTable: env.REFRESHER_LOCK_TABLE || undefined,
     leaseMs: wholeMs(env.REFRESHER_LOCK_LEASE_MS, 'REFRESHER_LOCK_LEASE_MS', DEFAULT_LEASE_MS, 1000),
+    metricsPerSource: flag(env.REFRESHER_METRICS_PER_SOURCE, 'REFRESHER_METRICS_PER_SOURCE', true),
   };
 }
 
@@ -84,4 +87,10 @@ function stringList(raw: string, name: string): string[] {
     throw new ConfigError(undefined, `${name} must be a JSON array of base URLs`);
   }
   return value;
+}
+
+function flag(raw: string | undefined, name: string, fallback: boolean): boolean {
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'true' || raw === 'false') return raw === 'true';
+  throw new ConfigError(undefined, `${name} must be "true" or "false"`);
 }

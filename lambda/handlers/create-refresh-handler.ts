@@ -136,7 +136,7 @@ export function createRefreshHandler(options: RefreshHandlerOptions) {
     for (const outcome of outcomes) {
       if (outcome.status === 'failed') logger.error('token refresh failed', { ...outcome });
       else logger.info(`token ${outcome.status}`, { ...outcome });
-      recordMetrics(metrics, outcome);
+      recordMetrics(metrics, outcome, settings.metricsPerSource);
     }
 
     const failed = outcomes.filter((outcome) => outcome.status === 'failed');
@@ -156,18 +156,32 @@ export function createRefreshHandler(options: RefreshHandlerOptions) {
   return handler;
 }
 
-/** One EMF record per metric: a Powertools single metric flushes, and drops its dimensions, on each addMetric. */
-function recordMetrics(metrics: Metrics, outcome: SourceOutcome): void {
-  const emit = (name: string, unit: (typeof MetricUnit)[keyof typeof MetricUnit], value: number) => {
+/**
+ * One EMF record per metric: a Powertools single metric flushes, and drops its
+ * dimensions, on each addMetric. Every run feeds the per-provider series (one
+ * alarm per provider, however many sources); per-source series cost a custom
+ * metric each and can be switched off for large fleets.
+ */
+function recordMetrics(metrics: Metrics, outcome: SourceOutcome, perSource: boolean): void {
+  const emit = (
+    name: string,
+    unit: (typeof MetricUnit)[keyof typeof MetricUnit],
+    value: number,
+    bySource: boolean,
+  ) => {
     const single = metrics.singleMetric();
-    single.addDimension('Source', outcome.sourceId);
+    single.addDimension(bySource ? 'Source' : 'Provider', bySource ? outcome.sourceId : outcome.provider);
     single.addMetric(name, unit, value);
   };
-  // Staleness is emitted on every run, failed or not: it is what the alarm on an expiring token watches.
+  const failed = outcome.status === 'failed' ? 1 : 0;
+  // Staleness is emitted on every run, failed or not: it is what the alarms on an expiring token watch.
   if (outcome.secondsRemaining !== undefined) {
-    emit('TokenSecondsRemaining', MetricUnit.Seconds, Math.max(0, outcome.secondsRemaining));
+    const seconds = Math.max(0, outcome.secondsRemaining);
+    emit('TokenSecondsRemaining', MetricUnit.Seconds, seconds, false);
+    if (perSource) emit('TokenSecondsRemaining', MetricUnit.Seconds, seconds, true);
   }
-  emit('RefreshFailed', MetricUnit.Count, outcome.status === 'failed' ? 1 : 0);
+  emit('RefreshFailed', MetricUnit.Count, failed, false);
+  if (perSource) emit('RefreshFailed', MetricUnit.Count, failed, true);
 }
 
 function selectSources(

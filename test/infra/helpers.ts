@@ -1,4 +1,4 @@
-import { App } from 'aws-cdk-lib';
+import { App, NestedStack, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { StageConfig } from '../../infra/config/stage-config.ts';
 import { TokenRefresherStack } from '../../infra/token-refresher-stack.ts';
@@ -47,4 +47,16 @@ export function statementsOf(template: Template): Json[] {
   return policies.flatMap(
     (policy) => ((policy.Properties as Json).PolicyDocument as { Statement: Json[] }).Statement,
   );
+}
+
+/** The templates of a stack's nested stacks (the source shards). */
+export function nestedTemplates(stack: Stack): Template[] {
+  return stack.node
+    .findAll()
+    .filter((construct): construct is NestedStack => construct instanceof NestedStack)
+    .map((nested) => Template.fromStack(nested));
+}
+
+export function resourcesIn(templates: Template[], type: string): [string, Json][] {
+  return templates.flatMap((template) => resourcesOf(template, type));
 }

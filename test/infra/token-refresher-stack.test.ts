@@ -6,12 +6,22 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import type { StageSource } from '../../infra/config/stage-config.ts';
 import { stages } from '../../infra/config/stages.ts';
 import { TokenRefresherStack } from '../../infra/token-refresher-stack.ts';
-import { baseStage, type Json, resourcesOf, statementsOf, synthStage, testApp } from './helpers.ts';
+import {
+  baseStage,
+  type Json,
+  nestedTemplates,
+  resourcesIn,
+  resourcesOf,
+  statementsOf,
+  synthStage,
+  testApp,
+} from './helpers.ts';
 
 const cashIn = baseStage.sources[0] as StageSource;
 
 describe('TokenRefresherStack template', () => {
-  const { template } = synthStage(baseStage);
+  const { stack: baseStack, template } = synthStage(baseStage);
+  const shards = nestedTemplates(baseStack);
 
   it('runs one function per provider on nodejs24.x, arm64, with explicit memory, timeout and log retention', () => {
     const functions = resourcesOf(template, 'AWS::Lambda::Function').filter(([, fn]) =>
@@ -29,57 +39,55 @@ describe('TokenRefresherStack template', () => {
     template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: Match.anyValue() });
   });
 
-  it('schedules each source with its period, a retry policy and the dead-letter queue', () => {
-    const schedules = resourcesOf(template, 'AWS::Scheduler::Schedule').map(
+  it('schedules each source, named after it in the deployment group, with its period, a retry policy and the DLQ', () => {
+    const schedules = resourcesIn(shards, 'AWS::Scheduler::Schedule').map(
       ([, schedule]) => schedule.Properties as Json,
     );
-    assert.deepEqual(schedules.map((schedule) => schedule.ScheduleExpression).sort(), [
-      'rate(1 hour)',
-      'rate(4 minutes)',
+    assert.deepEqual(schedules.map((schedule) => [schedule.Name, schedule.ScheduleExpression]).sort(), [
+      ['cash-in', 'rate(4 minutes)'],
+      ['payroll', 'rate(1 hour)'],
     ]);
-    const [dlqId] = resourcesOf(template, 'AWS::SQS::Queue')[0] ?? [];
+    template.hasResourceProperties('AWS::Scheduler::ScheduleGroup', { Name: 'TokenRefresher-test' });
     for (const schedule of schedules) {
       const target = schedule.Target as Json;
       assert.deepEqual(schedule.FlexibleTimeWindow, { Mode: 'OFF' });
       assert.equal((target.RetryPolicy as Json).MaximumRetryAttempts, 2);
-      assert.deepEqual((target.DeadLetterConfig as Json).Arn, { 'Fn::GetAtt': [dlqId, 'Arn'] });
-      const input = JSON.stringify(target.Input);
+      assert.match(JSON.stringify((target.DeadLetterConfig as Json).Arn), /DeadLetterQueue/);
       assert.match(
-        input,
+        JSON.stringify(target.Input),
         /\\"sources\\":\[\{\\"id\\":\\"(cash-in|payroll)\\"/,
         'the input carries the source definition',
       );
     }
   });
 
-  it("sends every alarm to the topic: function errors, dead letters, and each source's staleness", () => {
-    const alarms = resourcesOf(template, 'AWS::CloudWatch::Alarm').map(
+  it("sends every alarm to the topic: function errors, dead letters, each provider's and each source's staleness", () => {
+    const main = resourcesOf(template, 'AWS::CloudWatch::Alarm').map(([, alarm]) => alarm.Properties as Json);
+    const perSource = resourcesIn(shards, 'AWS::CloudWatch::Alarm').map(
       ([, alarm]) => alarm.Properties as Json,
     );
     const [topicId] = resourcesOf(template, 'AWS::SNS::Topic')[0] ?? [];
-    assert.equal(alarms.length, 5);
-    for (const alarm of alarms) assert.deepEqual(alarm.AlarmActions, [{ Ref: topicId }]);
-    const stale = alarms.filter((alarm) => alarm.MetricName === 'TokenSecondsRemaining');
+    assert.equal(main.length, 5, 'DLQ, two function-error and two provider staleness alarms');
+    for (const alarm of main) assert.deepEqual(alarm.AlarmActions, [{ Ref: topicId }]);
+    for (const alarm of perSource) assert.match(JSON.stringify(alarm.AlarmActions), /AlarmTopic/);
+    const describe = (alarm: Json) => [
+      (alarm.Dimensions as { Name: string; Value: string }[])
+        .map((d) => `${d.Name}=${d.Value}`)
+        .sort()
+        .join(','),
+      alarm.Threshold,
+      alarm.TreatMissingData,
+    ];
     assert.deepEqual(
-      stale.map((alarm) => [alarm.Dimensions, alarm.Threshold, alarm.TreatMissingData]).sort(),
+      [...main.filter((alarm) => alarm.MetricName === 'TokenSecondsRemaining'), ...perSource]
+        .map(describe)
+        .sort(),
       [
-        [
-          [
-            { Name: 'Source', Value: 'cash-in' },
-            { Name: 'service', Value: 'token-refresher' },
-          ],
-          360,
-          'breaching',
-        ],
-        [
-          [
-            { Name: 'Source', Value: 'payroll' },
-            { Name: 'service', Value: 'token-refresher' },
-          ],
-          39_600,
-          'breaching',
-        ],
-      ].sort(),
+        ['Provider=papaya,service=token-refresher', 39_600, 'breaching'],
+        ['Provider=paypack,service=token-refresher', 360, 'breaching'],
+        ['Source=cash-in,service=token-refresher', 360, 'breaching'],
+        ['Source=payroll,service=token-refresher', 39_600, 'breaching'],
+      ],
     );
     template.hasResourceProperties('AWS::SNS::Subscription', {
       Protocol: 'email',
@@ -193,10 +201,14 @@ describe('TokenRefresherStack template', () => {
   });
 
   it('refreshes imported-secret sources at deploy time, and skips placeholder secrets', () => {
-    const firstRefresh = resourcesOf(template, 'Custom::TokenRefresherFirstRefresh');
+    const firstRefresh = resourcesIn(shards, 'Custom::TokenRefresherFirstRefresh');
     assert.equal(firstRefresh.length, 2);
-    const dev = synthStage(stages.find((stage) => stage.name === 'dev') ?? baseStage).template;
-    assert.equal(resourcesOf(dev, 'Custom::TokenRefresherFirstRefresh').length, 0);
+    const devStack = synthStage(stages.find((stage) => stage.name === 'dev') ?? baseStage);
+    const dev = devStack.template;
+    assert.equal(
+      resourcesIn(nestedTemplates(devStack.stack), 'Custom::TokenRefresherFirstRefresh').length,
+      0,
+    );
     assert.equal(resourcesOf(dev, 'AWS::SecretsManager::Secret').length, 2);
     dev.allResourcesProperties('AWS::SecretsManager::Secret', { GenerateSecretString: Match.anyValue() });
   });

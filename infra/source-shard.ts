@@ -1,0 +1,96 @@
+import { CustomResource, Duration, NestedStack, Names, Stack, Validations } from 'aws-cdk-lib';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import type { SourceDefinition } from '../lambda/config/source-config.ts';
+import { staleSourceAlarm } from './refresher-alarms.ts';
+
+export interface ShardSource {
+  definition: SourceDefinition;
+  period: Duration;
+  thresholdSeconds: number;
+  refreshOnDeploy: boolean;
+}
+
+export interface SourceShardProps {
+  fn: lambda.IFunction;
+  sources: ShardSource[];
+  scheduleGroup: scheduler.IScheduleGroup;
+  deadLetterQueue: sqs.IQueue;
+  alarmTopic: sns.ITopic;
+  perSourceAlarms: boolean;
+  metricNamespace: string;
+  serviceName: string;
+  /** Service token of the deploy-time refresh provider, when any source is refreshed on deploy. */
+  firstRefreshServiceToken?: string;
+  /** Spread each source's runs over this window (EventBridge Scheduler flexible time window). */
+  scheduleWindow?: Duration;
+}
+
+/** Sources per nested stack: each costs a schedule and maybe an alarm, far below CloudFormation's 500 resources. */
+export const SOURCES_PER_SHARD = 100;
+
+/**
+ * A nested stack holding a slice of the sources: their schedules (named after
+ * the source, in the deployment's schedule group), their staleness alarms when
+ * wanted, and the deploy-time refresh of the slice. Sharding keeps a fleet of
+ * hundreds of sources inside CloudFormation's per-stack limits and keeps each
+ * deploy-time refresh well within one function run.
+ */
+export class SourceShard extends NestedStack {
+  constructor(scope: Construct, id: string, props: SourceShardProps) {
+    super(scope, id, { description: `token-refresher schedules for ${props.sources.length} sources` });
+    for (const source of props.sources) {
+      const { definition, period } = source;
+      new scheduler.Schedule(this, `Schedule-${definition.id}`, {
+        scheduleName: definition.id,
+        scheduleGroup: props.scheduleGroup,
+        description: `Refresh ${definition.provider} token for source ${definition.id}`,
+        schedule: scheduler.ScheduleExpression.rate(period),
+        timeWindow: props.scheduleWindow
+          ? scheduler.TimeWindow.flexible(props.scheduleWindow)
+          : scheduler.TimeWindow.off(),
+        target: new targets.LambdaInvoke(props.fn, {
+          input: scheduler.ScheduleTargetInput.fromObject({ sources: [definition] }),
+          retryAttempts: 2,
+          // A delivery retried after the next run is due is worthless.
+          maxEventAge: Duration.seconds(Math.max(60, period.toSeconds())),
+          deadLetterQueue: props.deadLetterQueue,
+        }),
+      });
+      if (props.perSourceAlarms) {
+        staleSourceAlarm(this, {
+          topic: props.alarmTopic,
+          metricNamespace: props.metricNamespace,
+          serviceName: props.serviceName,
+          sourceId: definition.id,
+          period,
+          thresholdSeconds: source.thresholdSeconds,
+        });
+      }
+    }
+    // The scheduler's invoke role in this nested stack sees the function ARN as a nested-stack parameter,
+    // which CDK names after the function's unique id.
+    const functionResource = props.fn.node.defaultChild;
+    if (functionResource) {
+      Validations.of(this).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<referenceto${Names.uniqueId(functionResource)}Arn>:*]`,
+        reason: 'lambda:InvokeFunction on the refresher function and its versions (ARN:*), exactly as aws-cdk-lib grants invoke.',
+      });
+    }
+
+    const onDeploy = props.sources
+      .filter((source) => source.refreshOnDeploy)
+      .map((source) => source.definition);
+    if (props.firstRefreshServiceToken && onDeploy.length > 0) {
+      new CustomResource(this, 'FirstRefresh', {
+        serviceToken: props.firstRefreshServiceToken,
+        resourceType: 'Custom::TokenRefresherFirstRefresh',
+        properties: { Sources: Stack.of(this).toJsonString(onDeploy) },
+      });
+    }
+  }
+}

@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { StageConfig } from '../../infra/config/stage-config.ts';
+import { type Json, nestedTemplates, resourcesIn, resourcesOf, statementsOf, synthStage } from './helpers.ts';
+
+const FLEET_SIZE = 1000;
+
+const fleet: StageConfig = {
+  name: 'fleet',
+  secretNamePrefix: 'token-refresher/fleet/',
+  sources: Array.from({ length: FLEET_SIZE }, (_, index) => ({
+    id: `merchant-${String(index + 1).padStart(4, '0')}`,
+    provider: 'paypack' as const,
+    environment: 'production' as const,
+    secret: { name: `token-refresher/fleet/merchant-${String(index + 1).padStart(4, '0')}` },
+  })),
+};
+
+describe(`a fleet of ${FLEET_SIZE} Paypack sources`, () => {
+  const { stack, template } = synthStage(fleet);
+  const shards = nestedTemplates(stack);
+
+  it('fits CloudFormation: schedules sharded into nested stacks of 100, every stack under 500 resources and 1 MB', () => {
+    assert.equal(shards.length, 10);
+    for (const tpl of [template, ...shards]) {
+      const body = JSON.stringify(tpl.toJSON());
+      assert.ok(Object.keys(tpl.toJSON().Resources).length < 500);
+      assert.ok(body.length < 1_000_000, `template of ${body.length} bytes`);
+    }
+    assert.equal(resourcesIn(shards, 'AWS::Scheduler::Schedule').length, FLEET_SIZE);
+    assert.equal(
+      resourcesIn(shards, 'Custom::TokenRefresherFirstRefresh').length,
+      10,
+      'deploy-time refresh in slices of 100',
+    );
+  });
+
+  it('runs all sources on one function, with one staleness alarm instead of a thousand', () => {
+    const functions = resourcesOf(template, 'AWS::Lambda::Function').filter(([, fn]) =>
+      String((fn.Properties as Json).Description).startsWith('Refreshes'),
+    );
+    assert.equal(functions.length, 1);
+    assert.equal(resourcesIn(shards, 'AWS::CloudWatch::Alarm').length, 0);
+    assert.equal(resourcesOf(template, 'AWS::CloudWatch::Alarm').length, 3);
+    const variables = (
+      (functions[0]?.[1].Properties as Json).Environment as { Variables: Record<string, string> }
+    ).Variables;
+    assert.equal(variables.REFRESHER_METRICS_PER_SOURCE, 'false', 'no per-source custom metrics');
+  });
+
+  it('keeps the refresher policy small: one statement for the secrets under the prefix', () => {
+    const secrets = statementsOf(template).filter((statement) =>
+      JSON.stringify(statement.Action).includes('GetSecretValue'),
+    );
+    assert.equal(secrets.length, 1);
+    assert.match(JSON.stringify(secrets[0]?.Resource), /secret:token-refresher\/fleet\/\*/);
+    for (const [, policy] of resourcesOf(template, 'AWS::IAM::Policy')) {
+      const size = JSON.stringify((policy.Properties as Json).PolicyDocument).length;
+      assert.ok(size < 10_240, `inline policy of ${size} characters`);
+    }
+  });
+
+  it('passes cdk-nag with nothing unacknowledged', () => {
+    assert.deepEqual(new AwsSolutionsChecks().validateScope(stack).violations, []);
+  });
+});
