@@ -1,4 +1,4 @@
-import { CustomResource, Duration, NestedStack, Names, Stack, Validations } from 'aws-cdk-lib';
+import { CustomResource, Duration, Names, NestedStack, Stack, Validations } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
@@ -78,7 +78,8 @@ export class SourceShard extends NestedStack {
     if (functionResource) {
       Validations.of(this).acknowledge({
         id: `AwsSolutions-IAM5[Resource::<referenceto${Names.uniqueId(functionResource)}Arn>:*]`,
-        reason: 'lambda:InvokeFunction on the refresher function and its versions (ARN:*), exactly as aws-cdk-lib grants invoke.',
+        reason:
+          'lambda:InvokeFunction on the refresher function and its versions (ARN:*), exactly as aws-cdk-lib grants invoke.',
       });
     }
 

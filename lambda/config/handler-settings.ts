@@ -16,6 +16,8 @@ export interface HandlerSettings {
   leaseMs: number;
   /** Emit per-source metric series (a CloudWatch custom metric each) besides the fleet-wide ones. */
   metricsPerSource: boolean;
+  /** Most SSM writes per second from one container; undefined: unpaced. */
+  ssmWritesPerSecond: number | undefined;
 }
 
 /** Time kept back from the Lambda timeout so results are logged and metrics flushed. */
@@ -61,6 +63,7 @@ export function readHandlerSettings(
     lockTable: env.REFRESHER_LOCK_TABLE || undefined,
     leaseMs: wholeMs(env.REFRESHER_LOCK_LEASE_MS, 'REFRESHER_LOCK_LEASE_MS', DEFAULT_LEASE_MS, 1000),
     metricsPerSource: flag(env.REFRESHER_METRICS_PER_SOURCE, 'REFRESHER_METRICS_PER_SOURCE', true),
+    ssmWritesPerSecond: positive(env.REFRESHER_SSM_WRITES_PER_SECOND, 'REFRESHER_SSM_WRITES_PER_SECOND'),
   };
 }
 
@@ -93,4 +96,12 @@ function flag(raw: string | undefined, name: string, fallback: boolean): boolean
   if (raw === undefined || raw === '') return fallback;
   if (raw === 'true' || raw === 'false') return raw === 'true';
   throw new ConfigError(undefined, `${name} must be "true" or "false"`);
+}
+
+function positive(raw: string | undefined, name: string): number | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!(value > 0) || !Number.isFinite(value))
+    throw new ConfigError(undefined, `${name} must be a positive number`);
+  return value;
 }

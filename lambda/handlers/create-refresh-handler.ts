@@ -19,6 +19,7 @@ import { ParameterStore } from '../refresh/parameter-store.ts';
 import { refreshAll } from '../refresh/refresh-all.ts';
 import type { SourceOutcome } from '../refresh/refresh-source.ts';
 import { DynamoDbSourceLock } from '../refresh/source-lock.ts';
+import { WritePacer } from '../refresh/write-pacer.ts';
 import {
   type DeploymentEvent,
   type DeploymentResponse,
@@ -93,10 +94,16 @@ export function createRefreshHandler(options: RefreshHandlerOptions) {
       namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? 'TokenRefresher',
       serviceName: env.POWERTOOLS_SERVICE_NAME ?? 'token-refresher',
     });
+  const httpRuntime = options.httpRuntime ?? defaultHttpRuntime;
   const deps = {
-    parameters: new ParameterStore(options.ssm ?? new SSMClient(AWS_CLIENT_CONFIG)),
+    parameters: new ParameterStore(
+      options.ssm ?? new SSMClient(AWS_CLIENT_CONFIG),
+      settings.ssmWritesPerSecond
+        ? new WritePacer(settings.ssmWritesPerSecond, Date.now, httpRuntime.sleep)
+        : undefined,
+    ),
     credentials: new CredentialCache(options.secretsManager ?? new SecretsManagerClient(AWS_CLIENT_CONFIG)),
-    httpRuntime: options.httpRuntime ?? defaultHttpRuntime,
+    httpRuntime,
     clock: options.clock ?? Date.now,
     deploymentName,
     logger,

@@ -1,5 +1,6 @@
 import { GetParameterCommand, ParameterType, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { awsErrorName, StoreError } from '../errors.ts';
+import type { WritePacer } from './write-pacer.ts';
 
 export interface StoredParameter {
   value: string;
@@ -9,9 +10,11 @@ export interface StoredParameter {
 /** SecureString reads and writes. Errors keep only the AWS error name: SSM messages can echo the value sent. */
 export class ParameterStore {
   readonly #client: SSMClient;
+  readonly #pacer: WritePacer | undefined;
 
-  constructor(client: SSMClient) {
+  constructor(client: SSMClient, pacer?: WritePacer) {
     this.#client = client;
+    this.#pacer = pacer;
   }
 
   /** The decrypted value, or undefined when the parameter does not exist yet. */
@@ -35,6 +38,7 @@ export class ParameterStore {
     value: string,
     kmsKeyId: string | undefined,
   ): Promise<number> {
+    await this.#pacer?.turn();
     try {
       const { Version } = await this.#client.send(
         new PutParameterCommand({
