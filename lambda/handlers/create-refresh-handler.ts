@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { Context } from 'aws-lambda';
@@ -18,7 +18,7 @@ import { CredentialCache } from '../refresh/credential-cache.ts';
 import { ParameterStore } from '../refresh/parameter-store.ts';
 import { refreshAll } from '../refresh/refresh-all.ts';
 import type { SourceOutcome } from '../refresh/refresh-source.ts';
-import { DynamoDbSourceLock } from '../refresh/source-lock.ts';
+import type { SourceLock } from '../refresh/source-lock.ts';
 import { WritePacer } from '../refresh/write-pacer.ts';
 import {
   type DeploymentEvent,
@@ -107,15 +107,7 @@ export function createRefreshHandler(options: RefreshHandlerOptions) {
     clock: options.clock ?? Date.now,
     deploymentName,
     logger,
-    ...(lockTable
-      ? {
-          lock: new DynamoDbSourceLock(
-            options.dynamodb ?? new DynamoDBClient(AWS_CLIENT_CONFIG),
-            lockTable,
-            leaseMs,
-          ),
-        }
-      : {}),
+    ...(lockTable ? { lock: lazyLock(lockTable, leaseMs, options.dynamodb) } : {}),
   };
 
   async function refresh(
@@ -209,4 +201,21 @@ function selectSources(
   if (unknown.length > 0)
     throw new ConfigError(undefined, `event.sourceIds names unknown sources: ${unknown.join(', ')}`);
   return configured.filter((source) => (event.sourceIds as string[]).includes(source.id));
+}
+
+/**
+ * The DynamoDB client is loaded on the first refresh that needs the lock: most
+ * runs find the token fresh and never pay for evaluating it at cold start.
+ */
+function lazyLock(tableName: string, leaseMs: number, client: DynamoDBClient | undefined): SourceLock {
+  let lock: Promise<SourceLock> | undefined;
+  return {
+    async tryAcquire(sourceId) {
+      lock ??= Promise.all([import('@aws-sdk/client-dynamodb'), import('../refresh/source-lock.ts')]).then(
+        ([sdk, { DynamoDbSourceLock }]) =>
+          new DynamoDbSourceLock(client ?? new sdk.DynamoDBClient(AWS_CLIENT_CONFIG), tableName, leaseMs),
+      );
+      return (await lock).tryAcquire(sourceId);
+    },
+  };
 }
