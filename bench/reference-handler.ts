@@ -10,7 +10,11 @@ import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/cl
 const ssm = new SSMClient({});
 const secrets = new SecretsManagerClient({});
 
-export async function handler(event: { parameterName: string; secretId: string; tokenUrl: string }): Promise<void> {
+export async function handler(event: {
+  parameterName: string;
+  secretId: string;
+  tokenUrl: string;
+}): Promise<void> {
   try {
     await ssm.send(new GetParameterCommand({ Name: event.parameterName, WithDecryption: true }));
   } catch {

@@ -32,7 +32,13 @@ export async function buildBundle(name: string, entry: string, outfile: string):
     logLevel: 'warning',
   });
   const code = readFileSync(outfile);
-  return { name, file: outfile, bytes: code.length, gzipBytes: gzipSync(code).length, packages: byPackage(result.metafile) };
+  return {
+    name,
+    file: outfile,
+    bytes: code.length,
+    gzipBytes: gzipSync(code).length,
+    packages: byPackage(result.metafile),
+  };
 }
 
 export function measureHandlerBundles(outDir = 'dist/bundles'): Promise<BundleSize[]> {
@@ -46,7 +52,12 @@ function byPackage(metafile: Metafile): [string, number][] {
   for (const output of Object.values(metafile.outputs)) {
     for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
       const inModules = input.split('node_modules/')[1];
-      const name = inModules ? inModules.split('/').slice(0, inModules.startsWith('@') ? 2 : 1).join('/') : '(this project)';
+      const name = inModules
+        ? inModules
+            .split('/')
+            .slice(0, inModules.startsWith('@') ? 2 : 1)
+            .join('/')
+        : '(this project)';
       totals.set(name, (totals.get(name) ?? 0) + bytesInOutput);
     }
   }

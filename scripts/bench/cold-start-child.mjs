@@ -16,4 +16,6 @@ try {
   ok = false;
 }
 const invoked = performance.now();
-process.stdout.write(`\nBENCH ${JSON.stringify({ importMs: imported - started, invokeMs: invoked - imported, ok })}\n`);
+process.stdout.write(
+  `\nBENCH ${JSON.stringify({ importMs: imported - started, invokeMs: invoked - imported, ok })}\n`,
+);

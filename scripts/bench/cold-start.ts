@@ -18,12 +18,20 @@ const median = (values: number[]) => {
   return sorted.length % 2 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
 };
 
-function coldStart(bundle: string, event: unknown, env: Record<string, string>): Promise<{ importMs: number; invokeMs: number; ok: boolean }> {
+function coldStart(
+  bundle: string,
+  event: unknown,
+  env: Record<string, string>,
+): Promise<{ importMs: number; invokeMs: number; ok: boolean }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['scripts/bench/cold-start-child.mjs', bundle, JSON.stringify(event)], {
-      env: { PATH: process.env.PATH ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['scripts/bench/cold-start-child.mjs', bundle, JSON.stringify(event)],
+      {
+        env: { PATH: process.env.PATH ?? '', ...env },
+        stdio: ['ignore', 'pipe', 'ignore'],
+      },
+    );
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => {
       out += chunk;
@@ -55,14 +63,26 @@ export async function benchColdStarts(world: World, samples: number): Promise<Co
     AWS_SECRET_ACCESS_KEY: 'testing',
     POWERTOOLS_METRICS_NAMESPACE: 'Bench',
   };
-  const timings: Record<keyof typeof bundles, { importMs: number; invokeMs: number }[]> = { reference: [], papaya: [], paypack: [] };
+  const timings: Record<keyof typeof bundles, { importMs: number; invokeMs: number }[]> = {
+    reference: [],
+    papaya: [],
+    paypack: [],
+  };
   for (let sample = 0; sample < samples; sample++) {
     const papaya = await world.papayaSource({ id: `bench-papaya-${sample}` });
     const reference = await world.papayaSource({ id: `bench-reference-${sample}` });
     const paypack = await world.paypackSource({ id: `bench-paypack-${sample}` });
     await putSecret(world.aws.secretsManager, `bench-placeholder-${sample}`, '{}');
     const runs: [keyof typeof bundles, unknown, Record<string, string>][] = [
-      ['reference', { parameterName: reference.parameterName, secretId: reference.secretId, tokenUrl: `${world.papayaUrl}/token` }, {}],
+      [
+        'reference',
+        {
+          parameterName: reference.parameterName,
+          secretId: reference.secretId,
+          tokenUrl: `${world.papayaUrl}/token`,
+        },
+        {},
+      ],
       ['papaya', { sources: [papaya] }, {}],
       ['paypack', { sources: [paypack] }, { REFRESHER_LOCK_TABLE: 'bench-locks' }],
     ];
@@ -75,6 +95,13 @@ export async function benchColdStarts(world: World, samples: number): Promise<Co
   return (Object.keys(bundles) as (keyof typeof bundles)[]).map((name) => {
     const importMs = median(timings[name].map((t) => t.importMs));
     const invokeMs = median(timings[name].map((t) => t.invokeMs));
-    return { name, bundle: bundles[name], importMs, invokeMs, totalMs: median(timings[name].map((t) => t.importMs + t.invokeMs)), samples };
+    return {
+      name,
+      bundle: bundles[name],
+      importMs,
+      invokeMs,
+      totalMs: median(timings[name].map((t) => t.importMs + t.invokeMs)),
+      samples,
+    };
   });
 }

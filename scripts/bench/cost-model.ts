@@ -1,0 +1,110 @@
+/**
+ * Part 4: monthly cost from measured call counts and AWS's published list prices
+ * (us-east-1, on-demand, no free tier). Prices change: the table below says which
+ * were used, so the model can be re-run with current ones.
+ */
+export const PRICES_USD = {
+  lambdaRequestPerMillion: 0.2,
+  lambdaArmGbSecond: 0.0000133334,
+  schedulerInvocationPerMillion: 1.0,
+  secretPerMonth: 0.4,
+  secretsApiPer10k: 0.05,
+  kmsKeyPerMonth: 1.0,
+  kmsRequestPer10k: 0.03,
+  ssmHigherThroughputPer10k: 0.05,
+  dynamodbWritePerMillion: 0.625,
+  alarmPerMonth: 0.1,
+  customMetricPerMonth: 0.3,
+  logsIngestPerGb: 0.5,
+} as const;
+
+export interface MeasuredRun {
+  /** Share of runs that refresh (the rest find the token fresh), from the freshness simulation. */
+  refreshShare: number;
+  freshRun: { ssmReads: number; durationMs: number };
+  dueRun: { ssmReads: number; ssmWrites: number; dynamodbWrites: number; durationMs: number };
+  /** Log and EMF bytes one run writes (Lambda platform lines excluded). */
+  logBytesPerRun: number;
+}
+
+export interface Scenario {
+  name: string;
+  sources: { count: number; periodMinutes: number; run: MeasuredRun }[];
+  providers: number;
+  perSourceAlarms: boolean;
+  /** SSM's higher-throughput setting, needed once PutParameter bursts exceed the standard limit. */
+  ssmHigherThroughput: boolean;
+  memoryGb: number;
+}
+
+export interface CostLine {
+  item: string;
+  usd: number;
+}
+
+const MONTH_MINUTES = 30 * 24 * 60;
+
+export function monthlyCost(scenario: Scenario): { lines: CostLine[]; total: number } {
+  let runs = 0;
+  let gbSeconds = 0;
+  let ssmCalls = 0;
+  let kmsRequests = 0;
+  let dynamodbWrites = 0;
+  let logBytes = 0;
+  let sourceCount = 0;
+  for (const group of scenario.sources) {
+    const groupRuns = group.count * (MONTH_MINUTES / group.periodMinutes);
+    const due = groupRuns * group.run.refreshShare;
+    const fresh = groupRuns - due;
+    runs += groupRuns;
+    sourceCount += group.count;
+    gbSeconds +=
+      scenario.memoryGb *
+      ((fresh * group.run.freshRun.durationMs + due * group.run.dueRun.durationMs) / 1000);
+    const calls =
+      fresh * group.run.freshRun.ssmReads + due * (group.run.dueRun.ssmReads + group.run.dueRun.ssmWrites);
+    ssmCalls += calls;
+    kmsRequests += calls; // every SecureString read or write is one KMS Decrypt or Encrypt
+    dynamodbWrites += due * group.run.dueRun.dynamodbWrites;
+    logBytes += groupRuns * group.run.logBytesPerRun;
+  }
+  // Credentials are cached per container for an hour: about one read per source per hour.
+  const secretReads = sourceCount * 24 * 30;
+  const alarms = 1 + scenario.providers * 2 + (scenario.perSourceAlarms ? sourceCount : 0);
+  const metrics = scenario.providers * 2 + (scenario.perSourceAlarms ? sourceCount * 2 : 0);
+  const p = PRICES_USD;
+  const lines: CostLine[] = [
+    {
+      item: `Lambda requests (${Math.round(runs).toLocaleString('en')} runs)`,
+      usd: (runs / 1e6) * p.lambdaRequestPerMillion,
+    },
+    {
+      item: `Lambda compute (${Math.round(gbSeconds).toLocaleString('en')} GB-s, arm64)`,
+      usd: gbSeconds * p.lambdaArmGbSecond,
+    },
+    { item: 'EventBridge Scheduler invocations', usd: (runs / 1e6) * p.schedulerInvocationPerMillion },
+    {
+      item: `Secrets Manager (${sourceCount} secrets, ${secretReads.toLocaleString('en')} reads)`,
+      usd: sourceCount * p.secretPerMonth + (secretReads / 1e4) * p.secretsApiPer10k,
+    },
+    {
+      item: `KMS (2 keys, ${Math.round(kmsRequests).toLocaleString('en')} requests)`,
+      usd: 2 * p.kmsKeyPerMonth + (kmsRequests / 1e4) * p.kmsRequestPer10k,
+    },
+    {
+      item: `SSM Parameter Store (${Math.round(ssmCalls).toLocaleString('en')} calls, ${scenario.ssmHigherThroughput ? 'higher' : 'standard'} throughput)`,
+      usd: scenario.ssmHigherThroughput ? (ssmCalls / 1e4) * p.ssmHigherThroughputPer10k : 0,
+    },
+    {
+      item: `DynamoDB lock writes (${Math.round(dynamodbWrites).toLocaleString('en')})`,
+      usd: (dynamodbWrites / 1e6) * p.dynamodbWritePerMillion,
+    },
+    { item: `CloudWatch alarms (${alarms})`, usd: alarms * p.alarmPerMonth },
+    { item: `CloudWatch custom metrics (${metrics})`, usd: metrics * p.customMetricPerMonth },
+    {
+      item: `CloudWatch Logs ingestion (${(logBytes / 1e9).toFixed(2)} GB)`,
+      usd: (logBytes / 1e9) * p.logsIngestPerGb,
+    },
+  ];
+  return { lines, total: lines.reduce((sum, line) => sum + line.usd, 0) };
+}
