@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -70,6 +70,8 @@ export class TokenRefresherStack extends Stack {
     } catch (error) {
       throw new Error(`${where}: ${(error as Error).message} (edit infra/config/stages.ts)`);
     }
+    // The ops commands (npm run status / refresh) find the lock table, and each source's last result, here.
+    new CfnOutput(this, 'LockTableName', { value: this.refresher.lockTable.tableName });
     if (stage.alarmEmail)
       this.refresher.alarmTopic.addSubscription(new subscriptions.EmailSubscription(stage.alarmEmail));
 

@@ -407,7 +407,7 @@ export class TokenRefresher extends Construct {
       retryAttempts: 1,
     });
     logGroup.grantWrite(role);
-    this.lockTable.grant(role, 'dynamodb:PutItem', 'dynamodb:DeleteItem');
+    this.lockTable.grant(role, 'dynamodb:PutItem', 'dynamodb:UpdateItem');
     const parameterPaths = [
       parameterArn(this, `${this.parameterPrefix}/tokens/*`),
       parameterArn(this, `${this.parameterPrefix}/private/*`),

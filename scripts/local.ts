@@ -22,6 +22,7 @@ import { providerFactories } from '../lambda/providers/index.ts';
 import type { SourceOutcome } from '../lambda/refresh/refresh-source.ts';
 import { AcceleratedClock } from './local/accelerated-clock.ts';
 import { startEmbeddedWorld } from './local/embedded-world.ts';
+import { clearLocalState, LOCAL_DIR, LOG_FILE, writeLocalState } from './local/state.ts';
 import { renderTable, type SourceRow } from './local/status-table.ts';
 
 interface ScheduledSource {
@@ -29,8 +30,6 @@ interface ScheduledSource {
   /** Simulated seconds between scheduled runs. */
   periodSeconds: number;
 }
-
-const LOG_FILE = '.local/refresher.log';
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -40,7 +39,7 @@ async function main(): Promise<number> {
   if (durationMs !== undefined && !(durationMs > 0))
     throw new Error('--duration must be a positive number of seconds');
 
-  mkdirSync('.local', { recursive: true });
+  mkdirSync(LOCAL_DIR, { recursive: true });
   writeFileSync(LOG_FILE, '');
   routeConsoleToLogFile();
 
@@ -62,6 +61,14 @@ async function main(): Promise<number> {
     scheduled = world.sources;
     stopWorld = world.stop;
     sensitiveValues = world.sensitiveValues;
+    writeLocalState({
+      pid: process.pid,
+      awsEndpoint: world.motoEndpoint,
+      lockTable: world.lockTable,
+      sources: world.sources.map((entry) => entry.definition),
+      speed: clock.speed,
+      clockStartedAt: clock.startedAt,
+    });
     out(
       `moto on ${world.motoEndpoint}, Paypack sandbox on ${world.paypackUrl}, Papaya sandbox on ${world.papayaUrl}\n`,
     );
@@ -158,6 +165,7 @@ async function main(): Promise<number> {
   // Test hook: the local-mode test scans the screen and the log for every credential and token.
   if (process.env.LOCAL_MODE_SECRETS_FILE)
     writeFileSync(process.env.LOCAL_MODE_SECRETS_FILE, JSON.stringify(sensitiveValues()));
+  clearLocalState();
   await stopWorld();
   out(`\n${renderTable([...rows.values()], clock.now())}\n`);
   const neverRefreshed = [...rows.values()].filter((row) => row.refreshes === 0);

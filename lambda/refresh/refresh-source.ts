@@ -10,7 +10,7 @@ import { explainIssue } from '../validation.ts';
 import { awaitLock } from './await-lock.ts';
 import type { CredentialCache } from './credential-cache.ts';
 import type { ParameterStore } from './parameter-store.ts';
-import type { SourceLock } from './source-lock.ts';
+import type { RunRecord, SourceLock } from './source-lock.ts';
 
 /** The subset of Powertools Logger the refresh cycle uses. */
 export type RefreshLogger = Pick<Logger, 'info' | 'warn'>;
@@ -87,12 +87,21 @@ export async function refreshSource(
       ),
     });
     if ('publishedByOther' in turn) return freshOutcome(base, turn.publishedByOther, deps);
+    let record: RunRecord = { status: 'failed', code: 'UNEXPECTED' };
     try {
       const latest = await readPublished(source, deps, redactor);
-      if (doneByOther(latest)) return freshOutcome(base, latest, deps);
-      return await refreshNow(source, deps, request, redactor, base);
+      if (doneByOther(latest)) {
+        record = { status: 'fresh' };
+        return freshOutcome(base, latest, deps);
+      }
+      const outcome = await refreshNow(source, deps, request, redactor, base);
+      record = { status: 'refreshed' };
+      return outcome;
+    } catch (error) {
+      record = { status: 'failed', code: error instanceof RefresherError ? error.code : 'UNEXPECTED' };
+      throw error;
     } finally {
-      await turn.lease.release();
+      await turn.lease.release(record);
     }
   } catch (error) {
     const code = error instanceof RefresherError ? error.code : 'UNEXPECTED';

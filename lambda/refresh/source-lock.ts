@@ -1,9 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { DeleteItemCommand, type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { awsErrorName, StoreError } from '../errors.ts';
 
+/** What the run that held the lease did; kept on the source's item for `npm run status`. */
+export interface RunRecord {
+  status: 'refreshed' | 'fresh' | 'failed';
+  code?: string;
+}
+
 export interface LockLease {
-  release(): Promise<void>;
+  release(record?: RunRecord): Promise<void>;
 }
 
 /** Keeps two runs from refreshing one source at once (a Paypack refresh token is single-use). */
@@ -63,17 +69,31 @@ export class DynamoDbSourceLock implements SourceLock {
     return this.#lease(sourceId, owner);
   }
 
+  /**
+   * Releasing ends the lease (leaseUntil 0) and keeps the run's result on the
+   * item, so operators can see each source's last refresh result.
+   */
   #lease(sourceId: string, owner: string): LockLease {
     return {
-      release: async () => {
+      release: async (record) => {
+        const now = this.#now();
         try {
           await this.#client.send(
-            new DeleteItemCommand({
+            new UpdateItemCommand({
               TableName: this.#tableName,
               Key: { sourceId: { S: sourceId } },
               ConditionExpression: '#owner = :owner',
+              UpdateExpression:
+                'SET leaseUntil = :free, lastResult = :result, lastCode = :code, lastRunAt = :now, expiresAt = :expires',
               ExpressionAttributeNames: { '#owner': 'owner' },
-              ExpressionAttributeValues: { ':owner': { S: owner } },
+              ExpressionAttributeValues: {
+                ':owner': { S: owner },
+                ':free': { N: '0' },
+                ':result': { S: record?.status ?? 'unknown' },
+                ':code': { S: record?.code ?? '-' },
+                ':now': { N: String(now) },
+                ':expires': { N: String(Math.ceil(now / 1000) + 30 * 86_400) },
+              },
             }),
           );
         } catch {

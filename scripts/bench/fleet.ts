@@ -77,7 +77,7 @@ export async function benchFleet(
       reads: calls('GetParameter'),
       writes: calls('PutParameter'),
       secrets: calls('GetSecretValue'),
-      dynamodb: calls('PutItem') + calls('DeleteItem'),
+      dynamodb: calls('PutItem') + calls('UpdateItem'),
     };
     const linesBefore = world.capture.lines.length;
     const queue = [...sources];
@@ -110,7 +110,7 @@ export async function benchFleet(
         ssmReads: per(calls('GetParameter') - before.reads),
         ssmWrites: per(calls('PutParameter') - before.writes),
         secretReads: per(calls('GetSecretValue') - before.secrets),
-        dynamodbWrites: per(calls('PutItem') + calls('DeleteItem') - before.dynamodb),
+        dynamodbWrites: per(calls('PutItem') + calls('UpdateItem') - before.dynamodb),
       },
       failed,
       outcomes,

@@ -176,8 +176,8 @@ ${part3}
 
 A due Paypack source costs exactly one provider call. Its SSM traffic is three reads (the published
 token; the same again after taking the lease, so a run that waited for another never refreshes twice;
-the refresh token) and two writes (the refresh token, then the token), plus two DynamoDB writes (take and
-release the lease). A fresh source costs one SSM read and nothing else. Wall time here is bound by moto,
+the refresh token) and two writes (the refresh token, then the token), plus two DynamoDB writes (take the
+lease; release it with the run's result, which \`npm run status\` shows). A fresh source costs one SSM read and nothing else. Wall time here is bound by moto,
 which serves AWS calls one at a time.
 
 ## 4. Monthly cost

@@ -1,9 +1,9 @@
 /** A clock that runs `speed` times faster than the wall clock, from the moment it is created. */
 export class AcceleratedClock {
-  readonly #startedAt = Date.now();
+  readonly startedAt = Date.now();
   constructor(readonly speed: number) {}
 
-  now = (): number => this.#startedAt + (Date.now() - this.#startedAt) * this.speed;
+  now = (): number => this.startedAt + (Date.now() - this.startedAt) * this.speed;
 
   /** Wall-clock milliseconds that `simulatedSeconds` take. */
   realMs(simulatedSeconds: number): number {

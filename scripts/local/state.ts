@@ -1,0 +1,32 @@
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { SourceDefinition } from '../../lambda/config/source-config.ts';
+
+/** Where local mode keeps its log and its state; tests point it elsewhere. */
+export const LOCAL_DIR = process.env.LOCAL_STATE_DIR ?? '.local';
+export const LOG_FILE = join(LOCAL_DIR, 'refresher.log');
+const STATE_FILE = join(LOCAL_DIR, 'state.json');
+
+/** What a running `npm start` tells the ops commands: where its AWS is, and its sources. No secrets. */
+export interface LocalState {
+  pid: number;
+  awsEndpoint: string;
+  lockTable: string;
+  sources: SourceDefinition[];
+  /** The local mode's accelerated clock: simulated now = clockStartedAt + (wall now − clockStartedAt) × speed. */
+  speed: number;
+  clockStartedAt: number;
+}
+
+export function writeLocalState(state: LocalState): void {
+  writeFileSync(STATE_FILE, JSON.stringify(state, null, 2));
+}
+
+export function readLocalState(): LocalState | undefined {
+  if (!existsSync(STATE_FILE)) return undefined;
+  return JSON.parse(readFileSync(STATE_FILE, 'utf8')) as LocalState;
+}
+
+export function clearLocalState(): void {
+  rmSync(STATE_FILE, { force: true });
+}
