@@ -43,9 +43,10 @@ describe(`a fleet of ${FLEET_SIZE} Paypack sources`, () => {
     assert.equal(functions.length, 1);
     assert.equal(resourcesIn(shards, 'AWS::CloudWatch::Alarm').length, 0);
     assert.equal(resourcesOf(template, 'AWS::CloudWatch::Alarm').length, 3);
-    const variables = (
-      (functions[0]?.[1].Properties as Json).Environment as { Variables: Record<string, string> }
-    ).Variables;
+    const [, refresher] = functions[0] ?? [];
+    assert.ok(refresher);
+    const variables = ((refresher.Properties as Json).Environment as { Variables: Record<string, string> })
+      .Variables;
     assert.equal(variables.REFRESHER_METRICS_PER_SOURCE, 'false', 'no per-source custom metrics');
   });
 
