@@ -31,13 +31,18 @@ export function renderTable(rows: SourceRow[], now: number): string {
     String(row.refreshes),
     row.lastResult,
   ]);
+  return renderColumns(header, body);
+}
+
+/** Left-aligned columns two spaces apart, header first. */
+export function renderColumns(header: string[], rows: string[][]): string {
   const widths = header.map((title, column) =>
-    Math.max(title.length, ...body.map((cells) => (cells[column] ?? '').length)),
+    Math.max(title.length, ...rows.map((cells) => (cells[column] ?? '').length)),
   );
   const line = (cells: string[]) =>
     cells
       .map((cell, column) => cell.padEnd(widths[column] ?? 0))
       .join('  ')
       .trimEnd();
-  return [line(header), ...body.map(line)].join('\n');
+  return [line(header), ...rows.map(line)].join('\n');
 }

@@ -8,7 +8,7 @@
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import { parsePublishedToken } from '../../lambda/token-contract.ts';
-import { formatDuration } from '../local/status-table.ts';
+import { formatDuration, renderColumns } from '../local/status-table.ts';
 import { OpsError, type OpsSource, type OpsTarget, resolveTarget } from './target.ts';
 
 export interface StatusRow {
@@ -94,15 +94,7 @@ export function renderStatus(rows: StatusRow[]): string {
     row.lastResult,
     row.warning,
   ]);
-  const widths = header.map((title, column) =>
-    Math.max(title.length, ...cells.map((line) => (line[column] ?? '').length)),
-  );
-  const line = (values: string[]) =>
-    values
-      .map((value, column) => value.padEnd(widths[column] ?? 0))
-      .join('  ')
-      .trimEnd();
-  return [line(header), ...cells.map(line)].join('\n');
+  return renderColumns(header, cells);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

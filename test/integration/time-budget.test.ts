@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Context } from 'aws-lambda';
 import type { RefreshRunError } from '../../lambda/handlers/create-refresh-handler.ts';
+import type { Fault } from '../sandboxes/sandbox-server.ts';
 import { World } from '../support/world.ts';
 
 /** A Lambda context whose remaining time runs down with the wall clock. */
@@ -26,54 +27,42 @@ describe('time budget: retries and backoff stop before the Lambda runs out', () 
     return { source, handler };
   }
 
-  it('cuts a hanging provider call at the budget instead of the 5 s attempt timeout, and makes no further attempt', async () => {
-    const { source, handler } = await publishedSource(4_000);
-    world.papaya.server.inject('token', { kind: 'hang' });
+  /** A forced refresh with a 6 s Lambda context: its failed outcome, elapsed time and provider calls. */
+  async function refreshWithin(marginMs: number, fault: Fault) {
+    const { source, handler } = await publishedSource(marginMs);
+    world.papaya.server.inject('token', fault);
     const callsBefore = world.papaya.server.callsTo('token').length;
     const started = Date.now();
-
     const error = (await handler({ sources: [source], force: true }, lambdaContext(6_000)).catch(
       (thrown) => thrown,
     )) as RefreshRunError;
     const elapsed = Date.now() - started;
     world.papaya.server.clearFaults();
-
     const outcome = error.outcomes?.[0];
     assert.ok(outcome?.status === 'failed');
+    return { outcome, elapsed, calls: world.papaya.server.callsTo('token').length - callsBefore };
+  }
+
+  it('cuts a hanging provider call at the budget instead of the 5 s attempt timeout, and makes no further attempt', async () => {
+    const { outcome, elapsed, calls } = await refreshWithin(4_000, { kind: 'hang' });
     assert.equal(outcome.error.code, 'DEADLINE_EXCEEDED');
     assert.match(
       outcome.error.message,
       /stopped before the Lambda time budget ran out; last attempt: no complete answer within \d+ ms/,
     );
     assert.ok(elapsed < 6_000 - 4_000 + 500, `returned after ${elapsed} ms, within the 2 s budget`);
-    assert.equal(world.papaya.server.callsTo('token').length - callsBefore, 1);
+    assert.equal(calls, 1);
   });
 
   it('does not sleep out a Retry-After that would end past the budget', async () => {
-    const { source, handler } = await publishedSource(3_000);
-    world.papaya.server.inject('token', {
+    const { outcome, elapsed, calls } = await refreshWithin(3_000, {
       kind: 'status',
       status: 429,
       body: { error: 'slow down' },
       headers: { 'Retry-After': '2' },
     });
-    const callsBefore = world.papaya.server.callsTo('token').length;
-    const started = Date.now();
-
-    const error = (await handler({ sources: [source], force: true }, lambdaContext(6_000)).catch(
-      (thrown) => thrown,
-    )) as RefreshRunError;
-    const elapsed = Date.now() - started;
-    world.papaya.server.clearFaults();
-
-    const outcome = error.outcomes?.[0];
-    assert.ok(outcome?.status === 'failed');
     assert.equal(outcome.error.code, 'DEADLINE_EXCEEDED');
-    assert.equal(
-      world.papaya.server.callsTo('token').length - callsBefore,
-      2,
-      'one retry fitted in the 3 s budget, a second did not',
-    );
+    assert.equal(calls, 2, 'one retry fitted in the 3 s budget, a second did not');
     assert.ok(elapsed < 3_000 + 500, `returned after ${elapsed} ms`);
   });
 });
