@@ -14,6 +14,8 @@
 export const CONSUMER_MARGIN_SECONDS = 60;
 export interface SchedulePlan {
   periodSeconds: number;
+  /** Scheduler's flexible time window: runs may be a period plus this apart. */
+  windowSeconds?: number;
   thresholdSeconds: number;
   lifetimeSeconds: number;
   runTimeoutSeconds: number;
@@ -27,16 +29,17 @@ export function scheduleProblem(plan: SchedulePlan): string | undefined {
   if (thresholdSeconds >= lifetimeSeconds) {
     return `the refresh threshold (${thresholdSeconds} s) must be below the token lifetime (${lifetimeSeconds} s)`;
   }
-  const needed = 2 * periodSeconds + runTimeoutSeconds + CONSUMER_MARGIN_SECONDS;
+  const windowSeconds = plan.windowSeconds ?? 0;
+  const needed = 2 * (periodSeconds + windowSeconds) + runTimeoutSeconds + CONSUMER_MARGIN_SECONDS;
   if (thresholdSeconds < needed) {
     const longestPeriod = Math.floor(
-      (thresholdSeconds - runTimeoutSeconds - CONSUMER_MARGIN_SECONDS) / 2 / 60,
+      ((thresholdSeconds - runTimeoutSeconds - CONSUMER_MARGIN_SECONDS) / 2 - windowSeconds) / 60,
     );
     const advice =
       longestPeriod >= 1 ? `shorten the period to ${longestPeriod} min or less` : 'raise the threshold';
     return (
       `a ${periodSeconds / 60} min period with a ${thresholdSeconds} s threshold lets the token expire after one failed run ` +
-      `(needs threshold >= 2 x period + ${runTimeoutSeconds} s run timeout + ${CONSUMER_MARGIN_SECONDS} s consumer margin = ${needed} s): ${advice}, or raise the threshold to ${needed} s (below the ${lifetimeSeconds} s lifetime)`
+      `(needs threshold >= 2 x ${windowSeconds ? `(period + ${windowSeconds} s window)` : 'period'} + ${runTimeoutSeconds} s run timeout + ${CONSUMER_MARGIN_SECONDS} s consumer margin = ${needed} s): ${advice}, or raise the threshold to ${needed} s (below the ${lifetimeSeconds} s lifetime)`
     );
   }
   return undefined;

@@ -30,8 +30,8 @@ export interface SourceShardProps {
   scheduleWindow?: Duration;
 }
 
-/** Sources per nested stack: each costs a schedule and maybe an alarm, far below CloudFormation's 500 resources. */
-export const SOURCES_PER_SHARD = 100;
+/** Sources refreshed by one deploy-time invocation. */
+export const FIRST_REFRESH_BATCH = 25;
 
 /**
  * A nested stack holding a slice of the sources: their schedules (named after
@@ -67,7 +67,8 @@ export class SourceShard extends NestedStack {
           metricNamespace: props.metricNamespace,
           serviceName: props.serviceName,
           sourceId: definition.id,
-          period,
+          // With a flexible window, runs may be a period plus the window apart.
+          period: props.scheduleWindow ? period.plus(props.scheduleWindow) : period,
           thresholdSeconds: source.thresholdSeconds,
         });
       }
@@ -83,15 +84,23 @@ export class SourceShard extends NestedStack {
       });
     }
 
+    // The deploy-time refresh goes in batches, one after another: each batch is one function run well
+    // within its timeout, and only a few sources write to SSM at any moment.
     const onDeploy = props.sources
       .filter((source) => source.refreshOnDeploy)
       .map((source) => source.definition);
-    if (props.firstRefreshServiceToken && onDeploy.length > 0) {
-      new CustomResource(this, 'FirstRefresh', {
-        serviceToken: props.firstRefreshServiceToken,
+    const serviceToken = props.firstRefreshServiceToken;
+    let previous: CustomResource | undefined;
+    for (let start = 0; serviceToken && start < onDeploy.length; start += FIRST_REFRESH_BATCH) {
+      const batch = new CustomResource(this, `FirstRefresh${start / FIRST_REFRESH_BATCH + 1}`, {
+        serviceToken,
         resourceType: 'Custom::TokenRefresherFirstRefresh',
-        properties: { Sources: Stack.of(this).toJsonString(onDeploy) },
+        properties: {
+          Sources: Stack.of(this).toJsonString(onDeploy.slice(start, start + FIRST_REFRESH_BATCH)),
+        },
       });
+      if (previous) batch.node.addDependency(previous);
+      previous = batch;
     }
   }
 }

@@ -33,6 +33,7 @@ export class TokenRefresherStack extends Stack {
     const repeated = ids.find((sourceId, index) => ids.indexOf(sourceId) !== index);
     if (repeated)
       throw new Error(`${where}: source id "${repeated}" is used twice; give each source its own id`);
+    if (stage.secretNamePrefix) checkSecretNames(stage, secretPrefix);
 
     const sources: TokenRefresherSource[] = stage.sources.map((source) => ({
       id: source.id,
@@ -152,4 +153,27 @@ function baseUrlFor(stage: StageConfig, source: StageSource): string {
     );
   }
   return url;
+}
+
+/** With `secretNamePrefix`, the refresher may read only `<prefix><source id>`: say so at synth, not at 3 a.m. */
+function checkSecretNames(stage: StageConfig, secretPrefix: string): void {
+  const prefix = stage.secretNamePrefix ?? '';
+  if (!prefix.endsWith('/')) {
+    throw new Error(
+      `stage "${stage.name}": secretNamePrefix "${prefix}" must end with "/" (it grants every secret whose name starts with it)`,
+    );
+  }
+  for (const source of stage.sources) {
+    const name =
+      'name' in source.secret
+        ? source.secret.name
+        : 'arn' in source.secret
+          ? (/:secret:(.+)-[A-Za-z0-9]{6}$/.exec(source.secret.arn)?.[1] ?? source.secret.arn)
+          : `${secretPrefix}/${source.id}`;
+    if (name !== `${prefix}${source.id}`) {
+      throw new Error(
+        `stage "${stage.name}", source "${source.id}": with secretNamePrefix its secret must be named "${prefix}${source.id}" (it is "${name}")`,
+      );
+    }
+  }
 }

@@ -1,4 +1,5 @@
-import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { createHash } from 'node:crypto';
+import { ArnFormat, CfnOutput, Duration, Names, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -19,7 +20,7 @@ import { ESBUILD_TARGET, ESM_REQUIRE_BANNER, HANDLER_ENTRIES } from './bundling.
 import { acknowledgeManagedPolicy, acknowledgeWildcardResources } from './nag.ts';
 import { RefresherAlarms } from './refresher-alarms.ts';
 import { scheduleProblem } from './schedule-policy.ts';
-import { SOURCES_PER_SHARD, SourceShard } from './source-shard.ts';
+import { SourceShard } from './source-shard.ts';
 
 export interface SourceSchedule {
   /** Time between runs; whole minutes. */
@@ -83,8 +84,43 @@ export interface TokenRefresherProps {
   perSourceAlarms?: boolean;
   /** Grant the functions every secret whose name starts with this (for fleets) instead of each secret by ARN. */
   secretNamePrefix?: string;
-  /** Spread each source's runs over this window (EventBridge Scheduler flexible time window), to smooth SSM writes of a fleet. Default: off. */
+  /**
+   * Spread each source's runs over this window (EventBridge Scheduler flexible
+   * time window), to smooth a fleet's SSM writes. Runs may then be a period plus
+   * the window apart, which the schedule rule accounts for. Default: off.
+   */
   scheduleWindow?: Duration;
+  /**
+   * Nested stacks the schedules are spread over, by a hash of the source id, so
+   * adding or removing a source never moves another one. Changing it moves
+   * schedules between stacks: do so in a deploy that removes and one that adds.
+   * Default 20 (about 4,000 sources at most).
+   */
+  sourceShards?: number;
+}
+
+const DEFAULT_SOURCE_SHARDS = 20;
+/** Sources one nested stack may hold: a schedule and an alarm each, below CloudFormation's 500 resources. */
+const MAX_SOURCES_PER_SHARD = 200;
+
+/** Spreads sources over `count` shards by a stable hash of their id; empty shards are left out. */
+export function assignShards<T extends { definition: { id: string } }>(
+  sources: T[],
+  count: number,
+): [number, T[]][] {
+  const shards = new Map<number, T[]>();
+  for (const source of sources) {
+    const index = createHash('sha256').update(source.definition.id).digest().readUInt32BE(0) % count;
+    shards.set(index, [...(shards.get(index) ?? []), source]);
+  }
+  for (const [index, slice] of shards) {
+    if (slice.length > MAX_SOURCES_PER_SHARD) {
+      throw new Error(
+        `TokenRefresher: shard ${index + 1} would hold ${slice.length} sources (at most ${MAX_SOURCES_PER_SHARD}); raise "sourceShards" (currently ${count})`,
+      );
+    }
+  }
+  return [...shards.entries()].sort(([a], [b]) => a - b);
 }
 
 const SERVICE_NAME = 'token-refresher';
@@ -106,8 +142,11 @@ export class TokenRefresher extends Construct {
   readonly scheduleGroup: scheduler.ScheduleGroup;
   readonly #sources = new Map<string, TokenRefresherSource & { threshold: number; period: Duration }>();
 
+  readonly #scheduleWindowSeconds: number;
+
   constructor(scope: Construct, id: string, props: TokenRefresherProps) {
     super(scope, id);
+    this.#scheduleWindowSeconds = props.scheduleWindow?.toSeconds() ?? 0;
     this.parameterPrefix = validatePrefix(props.parameterPrefix ?? '/token-refresher');
     const timeout = props.timeout ?? Duration.seconds(30);
     if (props.sources.length === 0) throw new Error('TokenRefresher: add at least one source to "sources"');
@@ -138,12 +177,19 @@ export class TokenRefresher extends Construct {
     });
 
     this.scheduleGroup = new scheduler.ScheduleGroup(this, 'Schedules', {
-      scheduleGroupName: Stack.of(this).stackName,
+      scheduleGroupName: Names.uniqueResourceName(this, { maxLength: 64, separator: '-' }),
     });
     const perSourceAlarms = props.perSourceAlarms ?? props.sources.length <= 50;
     for (const [provider, sources] of definitions) {
       const allowedBaseUrls = [...new Set(sources.map((definition) => definition.baseUrl))];
-      const fn = this.#createFunction(provider, props, timeout, allowedBaseUrls, perSourceAlarms);
+      const fn = this.#createFunction(
+        provider,
+        props,
+        timeout,
+        allowedBaseUrls,
+        perSourceAlarms,
+        this.#secretsPinning(sources, props.secretNamePrefix),
+      );
       this.functions[provider] = fn;
       alarms.watchFunction(provider, fn);
       const shardSources = sources.map((definition) => {
@@ -155,7 +201,14 @@ export class TokenRefresher extends Construct {
           refreshOnDeploy: source.refreshOnDeploy !== false,
         };
       });
-      alarms.watchProviderStaleness(provider, shardSources);
+      const window = props.scheduleWindow;
+      alarms.watchProviderStaleness(
+        provider,
+        shardSources.map((source) => ({
+          ...source,
+          period: window ? source.period.plus(window) : source.period,
+        })),
+      );
       this.#grantSecrets(
         fn,
         sources.map((definition) => this.#source(definition.id)),
@@ -164,10 +217,11 @@ export class TokenRefresher extends Construct {
       const serviceToken = shardSources.some((source) => source.refreshOnDeploy)
         ? this.#firstRefreshProvider(provider, fn)
         : undefined;
-      for (let start = 0; start < shardSources.length; start += SOURCES_PER_SHARD) {
-        new SourceShard(this, `${capitalize(provider)}Sources${start / SOURCES_PER_SHARD + 1}`, {
+      let previous: SourceShard | undefined;
+      for (const [index, slice] of assignShards(shardSources, props.sourceShards ?? DEFAULT_SOURCE_SHARDS)) {
+        const shard: SourceShard = new SourceShard(this, `${capitalize(provider)}Sources${index + 1}`, {
           fn,
-          sources: shardSources.slice(start, start + SOURCES_PER_SHARD),
+          sources: slice,
           scheduleGroup: this.scheduleGroup,
           deadLetterQueue: this.deadLetterQueue,
           alarmTopic: this.alarmTopic,
@@ -177,8 +231,33 @@ export class TokenRefresher extends Construct {
           ...(serviceToken ? { firstRefreshServiceToken: serviceToken } : {}),
           ...(props.scheduleWindow ? { scheduleWindow: props.scheduleWindow } : {}),
         });
+        // One shard deploys (and refreshes its sources) at a time, sparing SSM's write throughput.
+        if (previous) shard.addDependency(previous);
+        previous = shard;
       }
     }
+    new CfnOutput(this, 'ScheduleGroupName', { value: this.scheduleGroup.scheduleGroupName });
+  }
+
+  /**
+   * Pins which secret each source may use, so an invocation event cannot point
+   * one source's credentials at another source's parameter: a map in the
+   * environment for small deployments, a naming rule (`<prefix><id>`) for fleets.
+   */
+  #secretsPinning(sources: SourceDefinition[], secretNamePrefix: string | undefined): Record<string, string> {
+    if (secretNamePrefix) return { REFRESHER_SECRET_NAME_PREFIX: secretNamePrefix };
+    // Lambda allows 4 KB of environment; an ARN renders to about 100 characters.
+    const estimated = sources.reduce((sum, definition) => sum + definition.id.length + 110, 0);
+    if (estimated > 2_000) {
+      throw new Error(
+        `TokenRefresher: ${sources.length} sources are too many to pin their secrets in the function environment; set "secretNamePrefix" and name each secret <prefix><source id>`,
+      );
+    }
+    return {
+      REFRESHER_SOURCE_SECRETS: Stack.of(this).toJsonString(
+        Object.fromEntries(sources.map((definition) => [definition.id, definition.secretId])),
+      ),
+    };
   }
 
   /**
@@ -289,6 +368,7 @@ export class TokenRefresher extends Construct {
     }
     const problem = scheduleProblem({
       periodSeconds: schedule.period.toSeconds(),
+      windowSeconds: this.#scheduleWindowSeconds,
       thresholdSeconds: resolved.refreshThresholdSeconds,
       lifetimeSeconds: provider.tokenLifetimeSeconds(resolved.options),
       runTimeoutSeconds: timeout.toSeconds(),
@@ -359,6 +439,7 @@ export class TokenRefresher extends Construct {
     timeout: Duration,
     allowedBaseUrls: string[],
     metricsPerSource: boolean,
+    sourceSecretsPinning: Record<string, string>,
   ): nodejs.NodejsFunction {
     const id = `${capitalize(provider)}Refresher`;
     const logGroup = new logs.LogGroup(this, `${id}Logs`, {
@@ -389,6 +470,8 @@ export class TokenRefresher extends Construct {
         // or write outside this deployment's paths.
         REFRESHER_ALLOWED_BASE_URLS: JSON.stringify(allowedBaseUrls),
         REFRESHER_PARAMETER_PREFIX: this.parameterPrefix,
+        REFRESHER_KMS_KEY_ID: this.encryptionKey.keyArn,
+        ...sourceSecretsPinning,
         REFRESHER_METRICS_PER_SOURCE: String(metricsPerSource),
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         POWERTOOLS_METRICS_NAMESPACE: props.metricNamespace ?? 'TokenRefresher',

@@ -34,6 +34,11 @@ export function readHandlerSettings(
       ? { allowedBaseUrls: stringList(env.REFRESHER_ALLOWED_BASE_URLS, 'REFRESHER_ALLOWED_BASE_URLS') }
       : {}),
     ...(env.REFRESHER_PARAMETER_PREFIX ? { parameterPrefix: env.REFRESHER_PARAMETER_PREFIX } : {}),
+    ...(env.REFRESHER_KMS_KEY_ID ? { kmsKeyId: env.REFRESHER_KMS_KEY_ID } : {}),
+    ...(env.REFRESHER_SOURCE_SECRETS
+      ? { sourceSecrets: stringMap(env.REFRESHER_SOURCE_SECRETS, 'REFRESHER_SOURCE_SECRETS') }
+      : {}),
+    ...(env.REFRESHER_SECRET_NAME_PREFIX ? { secretNamePrefix: env.REFRESHER_SECRET_NAME_PREFIX } : {}),
   };
   const sources = env.REFRESHER_SOURCES
     ? resolveSources(
@@ -104,4 +109,17 @@ function positive(raw: string | undefined, name: string): number | undefined {
   if (!(value > 0) || !Number.isFinite(value))
     throw new ConfigError(undefined, `${name} must be a positive number`);
   return value;
+}
+
+function stringMap(raw: string, name: string): Record<string, string> {
+  const value = parseJsonSetting(raw, name);
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    Array.isArray(value) ||
+    !Object.values(value).every((v) => typeof v === 'string')
+  ) {
+    throw new ConfigError(undefined, `${name} must be a JSON object of source id to secret`);
+  }
+  return value as Record<string, string>;
 }

@@ -75,6 +75,12 @@ export interface SourcePolicy {
   allowedBaseUrls?: readonly string[];
   /** Parameters must be `<prefix>/tokens/<id>` and `<prefix>/private/<id>/refresh-token`. */
   parameterPrefix?: string;
+  /** The one KMS key sources may use. */
+  kmsKeyId?: string;
+  /** The secret each source id must use (small deployments). */
+  sourceSecrets?: Readonly<Record<string, string>>;
+  /** Fleets: a source's secret must be named `<prefix><id>` (by name or ARN). */
+  secretNamePrefix?: string;
 }
 
 /**
@@ -164,9 +170,22 @@ export function resolveSource(
 
 function enforcePolicy(
   label: string,
-  source: { id: string; baseUrl: string; parameterName: string; privateParameterName?: string | undefined },
+  source: {
+    id: string;
+    baseUrl: string;
+    secretId: string;
+    kmsKeyId?: string | undefined;
+    parameterName: string;
+    privateParameterName?: string | undefined;
+  },
   policy: SourcePolicy,
 ): void {
+  if (policy.kmsKeyId !== undefined && source.kmsKeyId !== policy.kmsKeyId) {
+    throw new ConfigError(label, 'field "kmsKeyId" must be this deployment\'s key (REFRESHER_KMS_KEY_ID)');
+  }
+  if (!secretAllowed(source.id, source.secretId, policy)) {
+    throw new ConfigError(label, 'field "secretId" is not this source\'s secret in this deployment');
+  }
   if (policy.allowedBaseUrls && !policy.allowedBaseUrls.includes(source.baseUrl)) {
     throw new ConfigError(
       label,
@@ -201,4 +220,14 @@ function describeIssues(issues: readonly v.BaseIssue<unknown>[], prefix?: string
       return path ? `field "${path}" ${explainIssue(issue)}` : explainIssue(issue);
     })
     .join('; ');
+}
+
+function secretAllowed(id: string, secretId: string, policy: SourcePolicy): boolean {
+  if (policy.sourceSecrets && policy.sourceSecrets[id] !== secretId) return false;
+  const prefix = policy.secretNamePrefix;
+  if (prefix === undefined) return true;
+  const name = `${prefix}${id}`;
+  if (secretId === name) return true;
+  const arnName = /:secret:(.+)$/.exec(secretId)?.[1];
+  return arnName === name || (arnName?.startsWith(`${name}-`) === true && arnName.length === name.length + 7);
 }

@@ -21,19 +21,36 @@ describe(`a fleet of ${FLEET_SIZE} Paypack sources`, () => {
   const { stack, template } = synthStage(fleet);
   const shards = nestedTemplates(stack);
 
-  it('fits CloudFormation: schedules sharded into nested stacks of 100, every stack under 500 resources and 1 MB', () => {
-    assert.equal(shards.length, 10);
+  it('fits CloudFormation: schedules spread over 20 nested stacks by id hash, every stack under 500 resources and 1 MB', () => {
+    assert.equal(shards.length, 20);
     for (const tpl of [template, ...shards]) {
       const body = JSON.stringify(tpl.toJSON());
       assert.ok(Object.keys(tpl.toJSON().Resources).length < 500);
       assert.ok(body.length < 1_000_000, `template of ${body.length} bytes`);
     }
     assert.equal(resourcesIn(shards, 'AWS::Scheduler::Schedule').length, FLEET_SIZE);
-    assert.equal(
-      resourcesIn(shards, 'Custom::TokenRefresherFirstRefresh').length,
-      10,
-      'deploy-time refresh in slices of 100',
-    );
+    const batches = resourcesIn(shards, 'Custom::TokenRefresherFirstRefresh');
+    assert.ok(batches.length >= 40, `deploy-time refresh in batches of at most 25: ${batches.length}`);
+    for (const [, batch] of batches) {
+      assert.ok(JSON.stringify((batch.Properties as Json).Sources).split('\\"id\\"').length - 1 <= 25);
+    }
+  });
+
+  it('keeps a source in its shard when another source is removed', () => {
+    const without = synthStage({
+      ...fleet,
+      sources: fleet.sources.filter((source) => source.id !== 'merchant-0500'),
+    });
+    const shardOf = (templates: ReturnType<typeof nestedTemplates>, id: string) =>
+      templates.findIndex((tpl) =>
+        resourcesOf(tpl, 'AWS::Scheduler::Schedule').some(
+          ([, schedule]) => (schedule.Properties as Json).Name === id,
+        ),
+      );
+    const after = nestedTemplates(without.stack);
+    for (const id of ['merchant-0001', 'merchant-0499', 'merchant-0501', 'merchant-1000']) {
+      assert.equal(shardOf(after, id), shardOf(shards, id), id);
+    }
   });
 
   it('runs all sources on one function, with one staleness alarm instead of a thousand', () => {

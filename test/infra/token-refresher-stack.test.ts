@@ -47,7 +47,13 @@ describe('TokenRefresherStack template', () => {
       ['cash-in', 'rate(4 minutes)'],
       ['payroll', 'rate(1 hour)'],
     ]);
-    template.hasResourceProperties('AWS::Scheduler::ScheduleGroup', { Name: 'TokenRefresher-test' });
+    const [, group] = resourcesOf(template, 'AWS::Scheduler::ScheduleGroup')[0] ?? [];
+    assert.match(
+      String((group?.Properties as Json).Name),
+      /^TokenRefreshertest-Refresher-[A-F0-9]{8}$/,
+    );
+    template.hasOutput('ScheduleGroupName', {});
+    template.hasOutput('LockTableName', {});
     for (const schedule of schedules) {
       const target = schedule.Target as Json;
       assert.deepEqual(schedule.FlexibleTimeWindow, { Mode: 'OFF' });
