@@ -73,6 +73,7 @@ export class TokenRefresherStack extends Stack {
     }
     // The ops commands (npm run status / refresh) find the lock table, and each source's last result, here.
     new CfnOutput(this, 'LockTableName', { value: this.refresher.lockTable.tableName });
+    new CfnOutput(this, 'ScheduleGroupName', { value: this.refresher.scheduleGroup.scheduleGroupName });
     if (stage.alarmEmail)
       this.refresher.alarmTopic.addSubscription(new subscriptions.EmailSubscription(stage.alarmEmail));
 

@@ -110,11 +110,15 @@ async function deployedTarget(stageName: string): Promise<OpsTarget> {
   if (!region) throw new OpsError("set AWS_REGION (or the stage's region in infra/config/stages.ts)");
   const config = { region };
   let lockTable: string | undefined;
+  let scheduleGroup: string | undefined;
   try {
     const { Stacks } = await new CloudFormationClient(config).send(
       new DescribeStacksCommand({ StackName: stackName }),
     );
-    lockTable = Stacks?.[0]?.Outputs?.find((output) => output.OutputKey === 'LockTableName')?.OutputValue;
+    const output = (key: string) =>
+      Stacks?.[0]?.Outputs?.find((entry) => entry.OutputKey === key)?.OutputValue;
+    lockTable = output('LockTableName');
+    scheduleGroup = output('ScheduleGroupName');
   } catch (error) {
     throw new OpsError(
       `cannot reach stack ${stackName} in ${region}: ${(error as Error).name} (AWS credentials, region, deployed?)`,
@@ -144,7 +148,9 @@ async function deployedTarget(stageName: string): Promise<OpsTarget> {
         );
       }
       // The schedule carries exactly what the function needs for this source.
-      const schedule = await scheduler.send(new GetScheduleCommand({ GroupName: stackName, Name: sourceId }));
+      const schedule = await scheduler.send(
+        new GetScheduleCommand({ GroupName: scheduleGroup, Name: sourceId }),
+      );
       const input = JSON.parse(schedule.Target?.Input ?? '{}') as Record<string, unknown>;
       const response = await lambda.send(
         new InvokeCommand({
