@@ -29,6 +29,9 @@ export function isDeploymentEvent(event: unknown): event is DeploymentEvent {
 
 export const DEPLOYMENT_RESOURCE_ID = 'token-refresher-first-refresh';
 
+/** Consumers stop using a token this long before it expires (lambda/consumer/get-token.ts). */
+const CONSUMER_MARGIN_SECONDS = 60;
+
 /**
  * Create fails the deployment when a source cannot be refreshed: its consumers
  * would find no token. Update fails only when a failed source has no valid token
@@ -56,7 +59,7 @@ export async function handleDeploymentEvent(
   } catch (error) {
     const failedOutcomes = (error as { outcomes?: SourceOutcome[] }).outcomes;
     const stillServing = failedOutcomes?.every(
-      (outcome) => outcome.status !== 'failed' || (outcome.secondsRemaining ?? 0) > 0,
+      (outcome) => outcome.status !== 'failed' || (outcome.secondsRemaining ?? 0) > CONSUMER_MARGIN_SECONDS,
     );
     if (event.RequestType === 'Create' || !failedOutcomes || !stillServing) throw error;
     logger.warn('deploy-time refresh failed for some sources; their last good tokens are still valid', {

@@ -51,6 +51,7 @@ export class PaypackProvider implements TokenProvider<PaypackCredentials, Paypac
   readonly credentialsSchema = credentialsSchema;
   readonly optionsSchema = optionsSchema;
   readonly usesPrivateState = true;
+  readonly discardedPrivateState = SPENT_STATE;
   /** Per base URL, how many refresh routes answered 404 and are skipped for the rest of this container's life. */
   readonly #missingRoutes = new Map<string, number>();
 

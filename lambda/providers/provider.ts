@@ -45,6 +45,8 @@ export interface TokenProvider<Credentials = unknown, Options = unknown> {
   readonly optionsSchema: v.GenericSchema<unknown, Options>;
   /** True when the provider needs a private parameter for state such as a refresh token. */
   readonly usesPrivateState: boolean;
+  /** Private state meaning "nothing usable here", written when a fresh state could not be stored. */
+  readonly discardedPrivateState?: string;
   /** How long a freshly issued token lives, for validating refresh thresholds and schedules. */
   tokenLifetimeSeconds(options: Options): number;
   /** Remaining life below which a token is refreshed, unless the source overrides it. */

@@ -37,8 +37,15 @@ export class ParameterStore {
     name: string,
     value: string,
     kmsKeyId: string | undefined,
+    deadline?: number,
   ): Promise<number> {
-    await this.#pacer?.turn();
+    if (this.#pacer && !(await this.#pacer.turn(deadline))) {
+      throw new StoreError(
+        sourceId,
+        `could not write SSM parameter "${name}" within the time budget`,
+        'WritePacing',
+      );
+    }
     try {
       const { Version } = await this.#client.send(
         new PutParameterCommand({

@@ -139,12 +139,7 @@ async function refreshNow(
 ): Promise<SourceOutcome> {
   const issued = await issueWithRotationRetry(source, deps, request, redactor);
   if (issued.privateState !== undefined && source.privateParameterName) {
-    await deps.parameters.writeSecure(
-      source.id,
-      source.privateParameterName,
-      issued.privateState,
-      source.kmsKeyId,
-    );
+    await keepPrivateState(source, source.privateParameterName, issued.privateState, deps, request.deadline);
   }
   const published: PublishedToken = {
     token: issued.token,
@@ -159,6 +154,7 @@ async function refreshNow(
     source.parameterName,
     serializePublishedToken(published),
     source.kmsKeyId,
+    request.deadline,
   );
   return {
     ...base,
@@ -166,6 +162,34 @@ async function refreshNow(
     expiresAt: published.expiresAt,
     secondsRemaining: secondsUntil(published.expiresAt, deps.clock()),
   };
+}
+
+/**
+ * Stores the new private state (Paypack's new refresh token). If that fails the
+ * old state may describe a spent token: it is replaced by the provider's
+ * "nothing usable" marker where possible, and the token in hand is still
+ * published — losing the refresh token costs one authorize next time, nothing more.
+ */
+async function keepPrivateState(
+  source: ResolvedSource,
+  name: string,
+  state: string,
+  deps: RefreshDependencies,
+  deadline: number | undefined,
+): Promise<void> {
+  try {
+    await deps.parameters.writeSecure(source.id, name, state, source.kmsKeyId, deadline);
+  } catch (error) {
+    deps.logger.warn('could not store the new private state; publishing the token anyway', {
+      source: source.id,
+      code: error instanceof RefresherError ? error.code : 'UNEXPECTED',
+    });
+    const discarded = source.provider.discardedPrivateState;
+    if (discarded === undefined) return;
+    await deps.parameters.writeSecure(source.id, name, discarded, source.kmsKeyId, deadline).catch(() => {
+      deps.logger.warn('could not discard the old private state either', { source: source.id });
+    });
+  }
 }
 
 async function readPublished(
@@ -248,7 +272,13 @@ async function issue(
     markSensitive: (...values) => redactor.add(...values),
     savePrivateState: async (state) => {
       if (!privateParameterName) return;
-      await deps.parameters.writeSecure(source.id, privateParameterName, state, source.kmsKeyId);
+      await deps.parameters.writeSecure(
+        source.id,
+        privateParameterName,
+        state,
+        source.kmsKeyId,
+        request.deadline,
+      );
     },
   });
   redactor.add(issued.token, issued.privateState);

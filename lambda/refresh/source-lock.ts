@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { awsErrorName, StoreError } from '../errors.ts';
 
 /** What the run that held the lease did; kept on the source's item for `npm run status`. */
@@ -43,17 +43,20 @@ export class DynamoDbSourceLock implements SourceLock {
     const leaseUntil = now + this.#leaseMs;
     try {
       await this.#client.send(
-        new PutItemCommand({
+        // An update rather than a put: the item keeps the last run's result for `npm run status`.
+        new UpdateItemCommand({
           TableName: this.#tableName,
-          Item: {
-            sourceId: { S: sourceId },
-            owner: { S: owner },
-            leaseUntil: { N: String(leaseUntil) },
-            expiresAt: { N: String(Math.ceil(leaseUntil / 1000) + 3600) },
-          },
+          Key: { sourceId: { S: sourceId } },
+          UpdateExpression: 'SET #owner = :owner, leaseUntil = :until, expiresAt = :expires',
           ConditionExpression: 'attribute_not_exists(sourceId) OR leaseUntil < :now',
-          ExpressionAttributeValues: { ':now': { N: String(now) } },
-          // If the SDK retried a put whose first answer was lost, the "holder" may be this very call.
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: {
+            ':owner': { S: owner },
+            ':until': { N: String(leaseUntil) },
+            ':expires': { N: String(Math.ceil(leaseUntil / 1000) + 30 * 86_400) },
+            ':now': { N: String(now) },
+          },
+          // If the SDK retried an update whose first answer was lost, the "holder" may be this very call.
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );

@@ -15,11 +15,13 @@ export class WritePacer {
     this.#sleep = sleep;
   }
 
-  /** Resolves when this caller may write. */
-  async turn(): Promise<void> {
+  /** Resolves true when this caller may write; false, at once, when its turn would come after `deadline`. */
+  async turn(deadline = Number.POSITIVE_INFINITY): Promise<boolean> {
     const now = this.#now();
     const slot = Math.max(now, this.#nextSlot);
+    if (slot > deadline) return false;
     this.#nextSlot = slot + this.#intervalMs;
     if (slot > now) await this.#sleep(slot - now);
+    return true;
   }
 }

@@ -105,11 +105,11 @@ describe('DynamoDbSourceLock lease rules (moto)', () => {
 
   it('recognises its own lease when the answer to a successful put was lost and the SDK retried', async () => {
     const lock = new DynamoDbSourceLock(world.aws.dynamodb, 'lease-rules', 60_000);
-    world.awsFaults.inject('PutItem', { kind: 'lose-response' }, 1);
-    const putsBefore = world.awsFaults.calls.get('PutItem') ?? 0;
+    world.awsFaults.inject('UpdateItem', { kind: 'lose-response' }, 1);
+    const putsBefore = world.awsFaults.calls.get('UpdateItem') ?? 0;
     const lease = await lock.tryAcquire('lost-answer');
     assert.ok(lease, 'acquired, not mistaken for another run');
-    assert.equal((world.awsFaults.calls.get('PutItem') ?? 0) - putsBefore, 2, 'the SDK retried the put');
+    assert.equal((world.awsFaults.calls.get('UpdateItem') ?? 0) - putsBefore, 2, 'the SDK retried the put');
     assert.equal(await lock.tryAcquire('lost-answer'), undefined, 'and it really is held');
     await lease.release();
   });

@@ -262,4 +262,34 @@ describe('Paypack refresh cycle against the sandbox and moto', () => {
       [401, 200],
     );
   });
+
+  it('publishes the new token even when storing the new refresh token fails, and marks the old one spent', async () => {
+    const source = await world.paypackSource();
+    const handler = world.handler({ clock: clock.now });
+    await handler({ sources: [source] });
+    world.awsFaults.inject(
+      'PutParameter',
+      { kind: 'error', status: 400, type: 'AccessDeniedException', message: 'denied' },
+      1,
+    );
+
+    const result = await handler({ sources: [source], force: true });
+
+    assert.equal(result.outcomes[0]?.status, 'refreshed');
+    const published = parsePublishedToken(
+      (await readParameter(world.aws.ssm, source.parameterName))?.value ?? '',
+    );
+    assert.ok(published && (await world.paypack.isLive(published.token)));
+    assert.equal(
+      (await readParameter(world.aws.ssm, source.privateParameterName ?? ''))?.value,
+      '{"refresh":null}',
+    );
+    const next = await handler({ sources: [source], force: true });
+    assert.equal(next.outcomes[0]?.status, 'refreshed');
+    assert.deepEqual(
+      world.paypack.reusedRefreshTokens,
+      [],
+      'the spent refresh token was not presented again',
+    );
+  });
 });

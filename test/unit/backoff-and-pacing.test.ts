@@ -34,4 +34,20 @@ describe('WritePacer', () => {
     await pacer.turn();
     assert.equal(now, 10_000);
   });
+
+  it('refuses a turn that would come after the deadline, without waiting for it', async () => {
+    let now = 0;
+    const pacer = new WritePacer(
+      1,
+      () => now,
+      async (ms) => {
+        now += ms;
+      },
+    );
+    assert.equal(await pacer.turn(5_000), true);
+    assert.equal(await pacer.turn(500), false);
+    assert.equal(now, 0, 'no time spent on a refused turn');
+    assert.equal(await pacer.turn(5_000), true);
+    assert.equal(now, 1_000);
+  });
 });
