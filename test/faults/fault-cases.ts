@@ -32,6 +32,8 @@ export interface FaultCase {
     /** Error code of the failed outcome; undefined when the refresh succeeds anyway. */
     code?: string;
     message?: RegExp;
+    /** Calls each provider route must have received (routes not named are not checked). */
+    calls?: Record<string, number>;
   };
 }
 
@@ -131,7 +133,7 @@ function httpFaults(provider: 'paypack' | 'papaya'): FaultCase[] {
       {
         behaviour: 'retried, then failed',
         code: 'PROVIDER_TIMEOUT',
-        message: /no complete answer within 400 ms after 3 attempts/,
+        message: /no complete answer within 1000 ms after 3 attempts/,
       },
     ),
     row(
@@ -140,7 +142,7 @@ function httpFaults(provider: 'paypack' | 'papaya'): FaultCase[] {
       {
         behaviour: 'retried, then failed',
         code: 'PROVIDER_TIMEOUT',
-        message: /no complete answer within 400 ms/,
+        message: /no complete answer within 1000 ms/,
       },
     ),
     row(
@@ -254,35 +256,47 @@ const paypackRefreshFaults: FaultCase[] = [
     name: 'paypack refresh: SDK path answers 404',
     provider: 'paypack',
     setup: { target: 'provider', route: 'refresh-sdk', fault: http(404) },
-    expected: { behaviour: 'fell back to the docs path' },
+    expected: {
+      behaviour: 'fell back to the docs path',
+      calls: { 'refresh-sdk': 1, 'refresh-docs': 1, authorize: 0 },
+    },
   },
   {
     group: 'provider',
     name: 'paypack refresh: both paths answer 404',
     provider: 'paypack',
     setup: { target: 'provider', route: 'refresh-*', fault: http(404) },
-    expected: { behaviour: 'fell back to authorize' },
+    expected: {
+      behaviour: 'fell back to authorize',
+      calls: { 'refresh-sdk': 1, 'refresh-docs': 1, authorize: 1 },
+    },
   },
   {
     group: 'provider',
     name: 'paypack refresh: refresh token refused (401)',
     provider: 'paypack',
     setup: { target: 'provider', route: 'refresh-sdk', fault: http(401) },
-    expected: { behaviour: 'fell back to authorize' },
+    expected: {
+      behaviour: 'fell back to authorize',
+      calls: { 'refresh-sdk': 1, 'refresh-docs': 0, authorize: 1 },
+    },
   },
   {
     group: 'provider',
     name: 'paypack refresh: 503 (never retried: the token may be spent)',
     provider: 'paypack',
     setup: { target: 'provider', route: 'refresh-sdk', fault: http(503) },
-    expected: { behaviour: 'fell back to authorize' },
+    expected: {
+      behaviour: 'fell back to authorize',
+      calls: { 'refresh-sdk': 1, 'refresh-docs': 0, authorize: 1 },
+    },
   },
   {
     group: 'provider',
     name: 'paypack authorize: 503 twice, then recovers',
     provider: 'paypack',
     setup: { target: 'provider', route: 'authorize-2x', fault: http(503) },
-    expected: { behaviour: 'retried, then succeeded' },
+    expected: { behaviour: 'retried, then succeeded', calls: { authorize: 3 } },
   },
 ];
 
@@ -383,7 +397,7 @@ const ssmFaults: FaultCase[] = [
   {
     group: 'ssm',
     name: 'PutParameter: access denied',
-    provider: 'paypack',
+    provider: 'papaya',
     setup: {
       target: 'aws',
       operation: 'PutParameter',

@@ -17,10 +17,12 @@ export interface FaultRow {
   /** "yes": the last good token is still published; "replaced": a new valid token was published instead. */
   lastGoodToken: 'yes' | 'no' | 'replaced by a new valid token';
   leaked: boolean;
+  /** Calls each provider route received during the faulty run. */
+  routeCalls: Record<string, number>;
 }
 
 /** Short timeouts keep hangs and drips quick; three attempts as in production. */
-const FAST_HTTP = { timeoutMs: 400, maxAttempts: 3 };
+const FAST_HTTP = { timeoutMs: 1_000, maxAttempts: 3 };
 
 /**
  * Publishes a good token for a fresh source, applies the fault, forces a
@@ -38,6 +40,9 @@ export async function runFaultCase(world: World, testCase: FaultCase, id: string
 
   const { counter, runSource } = await applyFault(world, testCase, source);
   const before = counter();
+  const sandboxServer = testCase.provider === 'paypack' ? world.paypack.server : world.papaya.server;
+  const routes = testCase.provider === 'paypack' ? ['authorize', 'refresh-sdk', 'refresh-docs'] : ['token'];
+  const routeCallsBefore = routes.map((route) => sandboxServer.callsTo(route).length);
   let outcome: SourceOutcome | undefined;
   let errorText = '';
   let rejectedAtStart = false;
@@ -85,6 +90,12 @@ export async function runFaultCase(world: World, testCase: FaultCase, id: string
     error: errorText,
     lastGoodToken: unchanged ? 'yes' : replacedByValid ? 'replaced by a new valid token' : 'no',
     leaked: findLeaks(captured, world.sensitiveValues()).length > 0,
+    routeCalls: Object.fromEntries(
+      routes.map((route, index) => [
+        route,
+        sandboxServer.callsTo(route).length - (routeCallsBefore[index] ?? 0),
+      ]),
+    ),
   };
 }
 

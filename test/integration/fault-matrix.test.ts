@@ -20,6 +20,18 @@ describe('fault matrix: every fault gives its behaviour, its clear error, and lo
       const { expected } = testCase;
 
       assert.equal(row.behaviour, expected.behaviour);
+      for (const [route, count] of Object.entries(expected.calls ?? {})) {
+        assert.equal(row.routeCalls[route], count, `calls to ${route}`);
+      }
+      const providerCalls = Object.values(row.routeCalls).reduce((sum, count) => sum + count, 0);
+      if (testCase.group === 'secrets manager' || testCase.group === 'configuration') {
+        assert.equal(providerCalls, 0, 'nothing reaches the provider');
+      }
+      if (testCase.setup.target === 'provider' && !testCase.setup.route.startsWith('refresh')) {
+        const route = testCase.provider === 'paypack' ? 'authorize' : 'token';
+        const attempts = { 'retried, then failed': 3, 'failed fast': 1 }[expected.behaviour as string];
+        if (attempts !== undefined) assert.equal(row.routeCalls[route], attempts, `attempts on ${route}`);
+      }
       assert.equal(row.leaked, false, 'no secret or token in logs, metrics or errors');
       if (expected.code) {
         assert.equal(row.code, expected.code);
