@@ -4,7 +4,7 @@ import { stages } from './config/stages.ts';
 import { TokenRefresherStack } from './token-refresher-stack.ts';
 
 /** Every stage in infra/config/stages.ts, or only `-c stage=<name>`. */
-export function buildApp(app = new App()): App {
+function buildApp(app = new App()): App {
   const only = app.node.tryGetContext('stage') as string | undefined;
   const selected = only ? stages.filter((stage) => stage.name === only) : stages;
   if (selected.length === 0) {
@@ -26,6 +26,4 @@ export function buildApp(app = new App()): App {
   return app;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  buildApp().synth();
-}
+buildApp().synth();

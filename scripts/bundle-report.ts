@@ -8,6 +8,7 @@ import { dirname } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build, type Metafile } from 'esbuild';
 import { ESBUILD_TARGET, ESM_REQUIRE_BANNER, HANDLER_ENTRIES } from '../infra/bundling.ts';
+import { isMainModule } from './main-module.ts';
 
 export interface BundleSize {
   name: string;
@@ -66,7 +67,7 @@ function byPackage(metafile: Metafile): [string, number][] {
 
 export const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMainModule(import.meta.url)) {
   for (const size of await measureHandlerBundles()) {
     console.log(`${size.name}: ${kib(size.bytes)} minified ESM, ${kib(size.gzipBytes)} gzipped`);
     for (const [name, bytes] of size.packages.slice(0, 14)) console.log(`  ${name.padEnd(40)} ${kib(bytes)}`);

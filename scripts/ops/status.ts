@@ -9,6 +9,7 @@ import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import { parsePublishedToken } from '../../lambda/token-contract.ts';
 import { formatDuration, renderColumns } from '../local/status-table.ts';
+import { isMainModule } from '../main-module.ts';
 import { OpsError, type OpsSource, type OpsTarget, resolveTarget } from './target.ts';
 
 export interface StatusRow {
@@ -97,7 +98,7 @@ export function renderStatus(rows: StatusRow[]): string {
   return renderColumns(header, cells);
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMainModule(import.meta.url)) {
   try {
     const target = await resolveTarget();
     const rows = await collectStatus(target);

@@ -6,7 +6,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { stages } from '../../infra/config/stages.ts';
 import { DEFAULT_SCHEDULES } from '../../infra/token-refresher.ts';
-import type { SourceDefinition } from '../../lambda/config/source-config.ts';
+import { resolveSource, type SourceDefinition } from '../../lambda/config/source-config.ts';
 import { createRefreshHandler } from '../../lambda/handlers/create-refresh-handler.ts';
 import { providerFactories } from '../../lambda/providers/index.ts';
 import type { SourceOutcome } from '../../lambda/refresh/refresh-source.ts';
@@ -84,12 +84,15 @@ export async function resolveTarget(env = process.env): Promise<OpsTarget> {
   };
 }
 
+/** Resolved with the handler's own validation, so unset thresholds get the provider's default. */
 function toOpsSource(definition: SourceDefinition): OpsSource {
+  const providers = new Map(Object.entries(providerFactories).map(([name, create]) => [name, create()]));
+  const resolved = resolveSource(definition, providers, definition.id);
   return {
-    id: definition.id,
-    provider: definition.provider,
-    parameterName: definition.parameterName,
-    refreshThresholdSeconds: definition.refreshThresholdSeconds ?? 0,
+    id: resolved.id,
+    provider: resolved.provider.name,
+    parameterName: resolved.parameterName,
+    refreshThresholdSeconds: resolved.refreshThresholdSeconds,
   };
 }
 

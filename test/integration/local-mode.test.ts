@@ -29,9 +29,11 @@ function runLocalMode(
 
 describe('npm start (local mode on its embedded default)', () => {
   it('refreshes both demo sources repeatedly with the real handler, and logs no secret or token', async () => {
-    const secretsFile = join(mkdtempSync(join(tmpdir(), 'local-mode-')), 'secrets.json');
+    const stateDir = mkdtempSync(join(tmpdir(), 'local-mode-'));
+    const secretsFile = join(stateDir, 'secrets.json');
     const { code, stdout, stderr } = await runLocalMode(['--duration', '10', '--speed', '400'], {
       LOCAL_MODE_SECRETS_FILE: secretsFile,
+      LOCAL_STATE_DIR: stateDir,
     });
 
     assert.equal(code, 0, `exit code; stderr: ${stderr}`);
@@ -42,7 +44,7 @@ describe('npm start (local mode on its embedded default)', () => {
       assert.ok(refreshes.length >= 2, `${source} refreshed ${refreshes.length} times:\n${stdout}`);
     }
     assert.match(stdout, /SOURCE\s+PROVIDER\s+STATE\s+EXPIRES IN\s+REFRESHES\s+LAST RESULT/);
-    const log = readFileSync('.local/refresher.log', 'utf8');
+    const log = readFileSync(join(stateDir, 'refresher.log'), 'utf8');
     assert.match(log, /"message": "token refreshed"/);
     const secrets = JSON.parse(readFileSync(secretsFile, 'utf8')) as string[];
     assert.ok(secrets.length >= 8, 'demo credentials and every issued token were recorded');
