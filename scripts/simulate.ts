@@ -99,8 +99,8 @@ ${summary}
 ${perOutage}
 
 What the margins mean: a Paypack token lives 15 minutes and is refreshed once under 10 minutes are left,
-checked every 4 minutes, so an outage that begins just before a refresh is due is survived for at least
-10 − 4 = 6 minutes and at most 15. A 20-minute outage is longer than any Paypack token lives: no schedule
+checked every 4 minutes, so an outage is survived for at least 10 − 4 = 6 minutes (when it begins just
+as a refresh falls due) and at most 15 (when it begins just after a refresh). A 20-minute outage is longer than any Paypack token lives: no schedule
 can bridge it, and consumers go without a valid token for its remainder, until the first run after the
 provider recovers (within one period). Papaya's 24-hour token is refreshed under 12 hours left, hourly:
 outages shorter than 11 hours cost nothing.

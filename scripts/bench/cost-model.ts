@@ -23,7 +23,7 @@ export interface MeasuredRun {
   refreshShare: number;
   freshRun: { ssmReads: number; durationMs: number };
   dueRun: { ssmReads: number; ssmWrites: number; dynamodbWrites: number; durationMs: number };
-  /** Log and EMF bytes one run writes (Lambda platform lines excluded). */
+  /** Log and EMF bytes one run writes, as compact JSON (Lambda's platform lines are added by the model). */
   logBytesPerRun: number;
 }
 
@@ -43,6 +43,8 @@ export interface CostLine {
 }
 
 const MONTH_MINUTES = 30 * 24 * 60;
+/** Lambda's own platform.start and platform.report records in JSON log format: an estimate, not measured here. */
+const LAMBDA_PLATFORM_LOG_BYTES = 600;
 
 export function monthlyCost(scenario: Scenario): { lines: CostLine[]; total: number } {
   let runs = 0;
@@ -66,10 +68,13 @@ export function monthlyCost(scenario: Scenario): { lines: CostLine[]; total: num
     ssmCalls += calls;
     kmsRequests += calls; // every SecureString read or write is one KMS Decrypt or Encrypt
     dynamodbWrites += due * group.run.dueRun.dynamodbWrites;
-    logBytes += groupRuns * group.run.logBytesPerRun;
+    logBytes += groupRuns * (group.run.logBytesPerRun + LAMBDA_PLATFORM_LOG_BYTES);
   }
-  // Credentials are cached per container for an hour: about one read per source per hour.
-  const secretReads = sourceCount * 24 * 30;
+  // Credentials are cached per container, but a fleet's due runs land on many containers: count one read each.
+  let secretReads = 0;
+  for (const group of scenario.sources) {
+    secretReads += group.count * (MONTH_MINUTES / group.periodMinutes) * group.run.refreshShare;
+  }
   const alarms = 1 + scenario.providers * 2 + (scenario.perSourceAlarms ? sourceCount : 0);
   const metrics = scenario.providers * 2 + (scenario.perSourceAlarms ? sourceCount * 2 : 0);
   const p = PRICES_USD;

@@ -115,7 +115,7 @@ export async function benchFleet(
       failed,
       outcomes,
       logBytesPerRun:
-        world.capture.lines.slice(linesBefore).reduce((sum, line) => sum + Buffer.byteLength(line) + 1, 0) /
+        world.capture.lines.slice(linesBefore).reduce((sum, line) => sum + compactBytes(line), 0) /
         sources.length,
     };
   };
@@ -135,5 +135,14 @@ export async function benchFleet(
     };
   } finally {
     clearInterval(sampler);
+  }
+}
+
+/** Captured lines are pretty-printed (Powertools dev mode); Lambda writes them as one compact JSON line each. */
+function compactBytes(line: string): number {
+  try {
+    return Buffer.byteLength(JSON.stringify(JSON.parse(line))) + 1;
+  } catch {
+    return Buffer.byteLength(line) + 1;
   }
 }

@@ -101,7 +101,7 @@ try {
   // Papaya keeps no private state: one read and one write fewer than Paypack on a refresh.
   const papayaRun = {
     ...paypackRun,
-    refreshShare: 1 / 12.5,
+    refreshShare: 1 / 12,
     dueRun: {
       ...paypackRun.dueRun,
       ssmReads: paypackRun.dueRun.ssmReads - 1,
@@ -189,7 +189,7 @@ which serves AWS calls one at a time.
 ## 4. Monthly cost
 
 From the measured calls per run above, the share of runs that refresh (Paypack: every second run on
-its schedule; Papaya: one in 12.5), the measured invocation durations (part 1: a due first invocation with
+its schedule; Papaya: one in 12, as in the freshness simulation), the measured invocation durations (part 1: a due first invocation with
 client start-up, and a warm fresh one; against moto, so pessimistic)
 and AWS list prices for us-east-1 (${Object.entries(PRICES_USD)
     .map(([key, value]) => `${key} ${value}`)
