@@ -474,12 +474,10 @@ export class TokenRefresher extends Construct {
         REFRESHER_METRICS_PER_SOURCE: String(metricsPerSource),
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         POWERTOOLS_METRICS_NAMESPACE: props.metricNamespace ?? 'TokenRefresher',
-        NODE_OPTIONS: '--enable-source-maps',
       },
       bundling: {
         format: nodejs.OutputFormat.ESM,
         minify: true,
-        sourceMap: true,
         target: ESBUILD_TARGET,
         banner: ESM_REQUIRE_BANNER,
         bundleAwsSDK: true,
