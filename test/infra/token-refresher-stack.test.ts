@@ -48,7 +48,8 @@ describe('TokenRefresherStack template', () => {
       ['payroll', 'rate(1 hour)'],
     ]);
     const [, group] = resourcesOf(template, 'AWS::Scheduler::ScheduleGroup')[0] ?? [];
-    assert.match(String((group?.Properties as Json).Name), /^TokenRefreshertest-Refresher-[A-F0-9]{8}$/);
+    assert.ok(group);
+    assert.match(String((group.Properties as Json).Name), /^TokenRefreshertest-Refresher-[A-F0-9]{8}$/);
     template.hasOutput('ScheduleGroupName', {});
     template.hasOutput('LockTableName', {});
     for (const schedule of schedules) {
