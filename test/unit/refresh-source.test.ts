@@ -176,20 +176,23 @@ describe('refreshSource with mocked AWS clients', () => {
     });
   });
 
-  it('publishes nothing when storing the private state fails', async () => {
+  it('still publishes the token when the new private state cannot be stored, after trying to discard the old', async () => {
     ssmMock
-      .on(PutParameterCommand, { Name: '/p/echo-1' })
-      .rejects(Object.assign(new Error('x'), { name: 'AccessDeniedException' }));
-    const { source, deps } = setup();
+      .on(PutParameterCommand, { Name: '/p/echo-1', Value: 'state-2' })
+      .rejects(Object.assign(new Error('x'), { name: 'ThrottlingException' }));
+    const { provider, source, deps } = setup();
+    Object.assign(provider, { discardedPrivateState: 'nothing-usable' });
     const outcome = await refreshSource(source, deps);
-    assert.ok(outcome.status === 'failed');
-    assert.equal(
-      outcome.error.message,
-      'source "echo-1": could not write SSM parameter "/p/echo-1": AccessDeniedException',
-    );
+    assert.equal(outcome.status, 'refreshed');
     assert.deepEqual(
-      ssmMock.commandCalls(PutParameterCommand).map((call) => call.args[0].input.Name),
-      ['/p/echo-1'],
+      ssmMock
+        .commandCalls(PutParameterCommand)
+        .map((call) => [call.args[0].input.Name, call.args[0].input.Value?.slice(0, 14)]),
+      [
+        ['/p/echo-1', 'state-2'],
+        ['/p/echo-1', 'nothing-usable'],
+        ['/t/echo-1', '{"token":"eyJh'],
+      ],
     );
   });
 
