@@ -18,6 +18,13 @@ export type AwsFault =
 export class AwsFaultInjector extends NodeHttpHandler {
   readonly calls = new Map<string, number>();
   readonly #faults = new Map<string, { fault: AwsFault; remaining: number }>();
+  /**
+   * moto evaluates DynamoDB condition expressions without locking, so two
+   * concurrent conditional writes can both succeed; DynamoDB makes each one
+   * atomic. These operations are therefore sent to moto one at a time.
+   */
+  static readonly #atomicOperations = new Set(['PutItem', 'UpdateItem', 'DeleteItem']);
+  #atomicQueue: Promise<unknown> = Promise.resolve();
 
   /** `operation` as in the X-Amz-Target header: "PutParameter", "GetSecretValue", … */
   inject(operation: string, fault: AwsFault, times = Number.POSITIVE_INFINITY): void {
@@ -36,7 +43,12 @@ export class AwsFaultInjector extends NodeHttpHandler {
     const operation = target.split('.').pop() ?? '';
     this.calls.set(operation, (this.calls.get(operation) ?? 0) + 1);
     const entry = this.#faults.get(operation);
-    if (!entry || entry.remaining <= 0) return super.handle(request, options);
+    if (!entry || entry.remaining <= 0) {
+      if (!AwsFaultInjector.#atomicOperations.has(operation)) return super.handle(request, options);
+      const turn = this.#atomicQueue.then(() => super.handle(request, options));
+      this.#atomicQueue = turn.catch(() => undefined);
+      return turn;
+    }
     entry.remaining -= 1;
     const { fault } = entry;
     if (fault.kind === 'lose-response') {
