@@ -77,45 +77,45 @@ export class World {
     const id = overrides.id ?? this.uniqueId('paypack');
     const clientId = randomUUID();
     const clientSecret = `pp-secret-${randomUUID()}`;
-    this.testSecrets.push(clientId, clientSecret);
     this.paypack.addApplication(clientId, clientSecret);
-    const secretId = `token-refresher/${id}`;
-    await putSecret(
-      this.aws.secretsManager,
-      secretId,
-      JSON.stringify({ client_id: clientId, client_secret: clientSecret }),
-    );
-    return {
+    return this.#source(
       id,
-      provider: 'paypack',
-      baseUrl: this.paypackUrl,
-      secretId,
-      parameterName: `/token-refresher/tokens/${id}`,
-      privateParameterName: `/token-refresher/private/${id}/refresh-token`,
-      ...overrides,
-    };
+      { client_id: clientId, client_secret: clientSecret },
+      {
+        provider: 'paypack',
+        baseUrl: this.paypackUrl,
+        privateParameterName: `/token-refresher/private/${id}/refresh-token`,
+        ...overrides,
+      },
+    );
   }
 
+  /** A Papaya API key registered with the sandbox, its credentials in Secrets Manager, and its source definition. */
   async papayaSource(overrides: Partial<SourceDefinition> = {}): Promise<SourceDefinition & { id: string }> {
     const id = overrides.id ?? this.uniqueId('papaya');
     const apiKey = randomUUID();
     const clientSecret = `pg-secret-${randomUUID()}`;
-    this.testSecrets.push(apiKey, clientSecret);
     this.papaya.addApiKey(apiKey, clientSecret);
-    const secretId = `token-refresher/${id}`;
-    await putSecret(
-      this.aws.secretsManager,
-      secretId,
-      JSON.stringify({ api_key: apiKey, client_secret: clientSecret }),
-    );
-    return {
+    return this.#source(
       id,
-      provider: 'papaya',
-      baseUrl: this.papayaUrl,
-      secretId,
-      parameterName: `/token-refresher/tokens/${id}`,
-      ...overrides,
-    };
+      { api_key: apiKey, client_secret: clientSecret },
+      {
+        provider: 'papaya',
+        baseUrl: this.papayaUrl,
+        ...overrides,
+      },
+    );
+  }
+
+  async #source(
+    id: string,
+    credentials: Record<string, string>,
+    definition: Partial<SourceDefinition> & { provider: string; baseUrl: string },
+  ): Promise<SourceDefinition & { id: string }> {
+    this.testSecrets.push(...Object.values(credentials));
+    const secretId = `token-refresher/${id}`;
+    await putSecret(this.aws.secretsManager, secretId, JSON.stringify(credentials));
+    return { id, secretId, parameterName: `/token-refresher/tokens/${id}`, ...definition };
   }
 
   /** The real handler factory with both providers, wired to moto. */
