@@ -127,6 +127,11 @@ async function main(): Promise<number> {
       );
   };
 
+  const inFlight = new Set<Promise<void>>();
+  const track = (running: Promise<void>) => {
+    inFlight.add(running);
+    void running.finally(() => inFlight.delete(running));
+  };
   const run = async (sourceId: string) => {
     try {
       const { outcomes } = await handler({ sourceIds: [sourceId] }, lambdaContext(sourceId));
@@ -145,8 +150,8 @@ async function main(): Promise<number> {
   };
 
   const timers = scheduled.map(({ definition, periodSeconds }) => {
-    void run(definition.id);
-    return setInterval(() => void run(definition.id), clock.realMs(periodSeconds));
+    track(run(definition.id));
+    return setInterval(() => track(run(definition.id)), clock.realMs(periodSeconds));
   });
   const draw = () => {
     if (!process.stdout.isTTY) return;
@@ -161,6 +166,8 @@ async function main(): Promise<number> {
     if (durationMs !== undefined) setTimeout(resolve, durationMs);
   });
   for (const timer of [...timers, drawTimer]) clearInterval(timer);
+  // Let runs already under way finish before their AWS emulator and sandboxes go away.
+  await Promise.allSettled(inFlight);
   draw();
   // Test hook: the local-mode test scans the screen and the log for every credential and token.
   if (process.env.LOCAL_MODE_SECRETS_FILE)
