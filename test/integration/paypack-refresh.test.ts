@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { parsePublishedToken } from '../../lambda/token-contract.ts';
-import { putSecret, readParameter } from '../support/aws.ts';
+import { readParameter } from '../support/aws.ts';
 import { World } from '../support/world.ts';
 
 /** A clock that tests move forward, shared by the refresher and the sandbox. */
@@ -226,18 +225,7 @@ describe('Paypack refresh cycle against the sandbox and moto', () => {
     const source = await world.paypackSource();
     const handler = world.handler({ clock: clock.now });
     await handler({ sources: [source] });
-    const { SecretString } = await world.aws.secretsManager.send(
-      new GetSecretValueCommand({ SecretId: source.secretId }),
-    );
-    const clientId = JSON.parse(SecretString ?? '{}').client_id;
-    const rotated = 'pp-rotated-secret-000001';
-    world.testSecrets.push(rotated);
-    world.paypack.addApplication(clientId, rotated);
-    await putSecret(
-      world.aws.secretsManager,
-      source.secretId,
-      JSON.stringify({ client_id: clientId, client_secret: rotated }),
-    );
+    await world.rotateClientSecret(source);
     world.paypack.server.inject(
       'refresh-sdk',
       { kind: 'status', status: 401, body: { status: 401, message: 'expired' } },

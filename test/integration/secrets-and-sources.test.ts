@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { ConfigError } from '../../lambda/errors.ts';
 import type { RefreshRunError } from '../../lambda/handlers/create-refresh-handler.ts';
 import { putSecret, readParameter } from '../support/aws.ts';
@@ -72,18 +71,7 @@ describe('secrets, rotation and several sources, through moto', () => {
     const source = await world.papayaSource();
     const handler = world.handler();
     await handler({ sources: [source] });
-    const rotatedSecret = 'pg-rotated-secret-0001';
-    world.testSecrets.push(rotatedSecret);
-    const { SecretString } = await world.aws.secretsManager.send(
-      new GetSecretValueCommand({ SecretId: source.secretId }),
-    );
-    const apiKey = JSON.parse(SecretString ?? '{}').api_key;
-    world.papaya.addApiKey(apiKey, rotatedSecret);
-    await putSecret(
-      world.aws.secretsManager,
-      source.secretId,
-      JSON.stringify({ api_key: apiKey, client_secret: rotatedSecret }),
-    );
+    await world.rotateClientSecret(source);
     const before = world.papaya.server.callsTo('token').length;
 
     const result = await handler({ sources: [source], force: true });

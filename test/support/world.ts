@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import type { SourceDefinition } from '../../lambda/config/source-config.ts';
 import {
   createRefreshHandler,
@@ -104,6 +105,26 @@ export class World {
         baseUrl: this.papayaUrl,
         ...overrides,
       },
+    );
+  }
+
+  /**
+   * Rotates a source's client secret as an operator would: the provider accepts
+   * only the new one from now on, and the new value is put into the source's secret.
+   */
+  async rotateClientSecret(source: SourceDefinition): Promise<void> {
+    const { SecretString } = await this.aws.secretsManager.send(
+      new GetSecretValueCommand({ SecretId: source.secretId }),
+    );
+    const credentials = JSON.parse(SecretString ?? '{}') as Record<string, string>;
+    const rotated = `rotated-secret-${randomUUID()}`;
+    if (source.provider === 'paypack') this.paypack.addApplication(credentials.client_id ?? '', rotated);
+    else this.papaya.addApiKey(credentials.api_key ?? '', rotated);
+    this.testSecrets.push(rotated);
+    await putSecret(
+      this.aws.secretsManager,
+      source.secretId,
+      JSON.stringify({ ...credentials, client_secret: rotated }),
     );
   }
 
