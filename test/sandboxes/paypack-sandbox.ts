@@ -37,6 +37,7 @@ export class PaypackSandbox {
   readonly reusedRefreshTokens: string[] = [];
   readonly #applications = new Map<string, string>();
   readonly #refreshTokens = new Map<string, RefreshRecord>();
+  readonly #revokedAccess = new Set<string>();
   readonly #key = new TextEncoder().encode(randomUUID() + randomUUID());
   readonly #limiter: RateLimiter;
   readonly #options: Required<Omit<PaypackSandboxOptions, 'now'>>;
@@ -62,6 +63,18 @@ export class PaypackSandbox {
     this.server.route('refresh-docs', 'GET', /^\/api\/auth\/agents\/refresh\/([^/]+)$/, ({ params }) =>
       this.#refresh('docs', params[0] ?? ''),
     );
+    // The documented harmless "does this token work" call.
+    this.server.route('merchant', 'GET', /^\/api\/merchants\/me$/, async ({ headers }) => {
+      const bearer = /^Bearer (.+)$/.exec(String(headers.authorization ?? ''))?.[1];
+      if (!bearer || this.#revokedAccess.has(bearer) || !(await this.isLive(bearer)))
+        return error(401, 'unauthorized');
+      return { status: 200, body: { id: 'merchant', name: 'Sandbox merchant' } };
+    });
+  }
+
+  /** Makes the sandbox refuse every access token issued so far (an application whose rights were withdrawn). */
+  revokeIssuedAccessTokens(): void {
+    for (const token of this.issued) this.#revokedAccess.add(token);
   }
 
   addApplication(clientId: string, clientSecret: string): void {
