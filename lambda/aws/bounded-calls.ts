@@ -24,8 +24,7 @@ export function sendOptions(budget: CallBudget | undefined, now = Date.now()): {
   return { abortSignal: AbortSignal.timeout(Math.max(1, Math.floor(budget.deadline - now))) };
 }
 
-/** True when the SDK gave up because the call's abort signal fired (the run's budget ran out). */
-export function isBudgetAbort(error: unknown): boolean {
-  const name = (error as { name?: unknown } | null)?.name;
-  return name === 'AbortError' || name === 'TimeoutError';
+/** True once the budget's deadline has passed: a call that failed then was cut by the budget, not by AWS. */
+export function budgetSpent(budget: CallBudget | undefined, now = Date.now()): boolean {
+  return budget?.deadline !== undefined && now >= budget.deadline;
 }

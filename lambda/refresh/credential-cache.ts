@@ -1,5 +1,5 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { type CallBudget, isBudgetAbort, sendOptions } from '../aws/bounded-calls.ts';
+import { type CallBudget, budgetSpent, sendOptions } from '../aws/bounded-calls.ts';
 import { awsErrorName, SecretError } from '../errors.ts';
 
 interface CachedSecret {
@@ -50,7 +50,7 @@ export class CredentialCache {
         sendOptions(budget),
       ));
     } catch (error) {
-      if (isBudgetAbort(error)) {
+      if (budgetSpent(budget)) {
         throw new SecretError(
           sourceId,
           'SECRET_UNAVAILABLE',

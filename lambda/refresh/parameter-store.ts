@@ -5,7 +5,7 @@ import {
   PutParameterCommand,
   type SSMClient,
 } from '@aws-sdk/client-ssm';
-import { type CallBudget, isBudgetAbort, sendOptions } from '../aws/bounded-calls.ts';
+import { type CallBudget, budgetSpent, sendOptions } from '../aws/bounded-calls.ts';
 import { awsErrorName, StoreError } from '../errors.ts';
 import type { WritePacer } from './write-pacer.ts';
 
@@ -43,7 +43,7 @@ export class ParameterStore {
     } catch (error) {
       const awsName = awsErrorName(error);
       if (awsName === 'ParameterNotFound') return undefined;
-      throw storeError(sourceId, `could not read SSM parameter "${name}"`, error);
+      throw storeError(sourceId, `could not read SSM parameter "${name}"`, error, budget);
     }
   }
 
@@ -83,13 +83,13 @@ export class ParameterStore {
       );
       return Version ?? 0;
     } catch (error) {
-      throw storeError(sourceId, `could not write SSM parameter "${name}"`, error);
+      throw storeError(sourceId, `could not write SSM parameter "${name}"`, error, budget);
     }
   }
 }
 
-function storeError(sourceId: string, what: string, error: unknown): StoreError {
-  if (isBudgetAbort(error)) {
+function storeError(sourceId: string, what: string, error: unknown, budget: CallBudget | undefined): StoreError {
+  if (budgetSpent(budget)) {
     return new StoreError(sourceId, `${what}: no answer before the run's time budget ran out`, 'Aborted');
   }
   return new StoreError(sourceId, what, awsErrorName(error));
