@@ -35,6 +35,10 @@ export class PaypackSandbox {
   readonly issued: string[] = [];
   /** Refresh tokens presented again after they were spent: must stay empty. */
   readonly reusedRefreshTokens: string[] = [];
+  /** Every refresh token presented, in order (spent or not). */
+  readonly presentedRefreshTokens: string[] = [];
+  /** Called once a presented refresh token has been spent, before the answer is sent (tests crash a run here). */
+  onRefreshSpent: (() => void) | undefined;
   readonly #applications = new Map<string, string>();
   readonly #refreshTokens = new Map<string, RefreshRecord>();
   readonly #revokedAccess = new Set<string>();
@@ -114,6 +118,7 @@ export class PaypackSandbox {
 
   async #refresh(path: PaypackRefreshPath, token: string): Promise<JsonReply> {
     if (!this.#options.refreshPaths.includes(path)) return error(404, 'route not found');
+    this.presentedRefreshTokens.push(token);
     const record = this.#refreshTokens.get(token);
     if (!record) return error(401, 'invalid refresh token');
     if (!this.#limiter.allow(record.clientId, this.#now())) return error(429, 'too many requests');
@@ -123,6 +128,7 @@ export class PaypackSandbox {
     }
     if (record.expiresAt <= this.#now()) return error(401, 'refresh token expired');
     record.usedAt = this.#now();
+    this.onRefreshSpent?.();
     return this.#issuePair(record.clientId);
   }
 
