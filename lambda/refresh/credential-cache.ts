@@ -1,5 +1,5 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { type CallBudget, budgetSpent, sendOptions } from '../aws/bounded-calls.ts';
+import { budgetSpent, type CallBudget, sendOptions } from '../aws/bounded-calls.ts';
 import { awsErrorName, SecretError } from '../errors.ts';
 
 interface CachedSecret {

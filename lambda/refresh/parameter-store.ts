@@ -5,7 +5,7 @@ import {
   PutParameterCommand,
   type SSMClient,
 } from '@aws-sdk/client-ssm';
-import { type CallBudget, budgetSpent, sendOptions } from '../aws/bounded-calls.ts';
+import { budgetSpent, type CallBudget, sendOptions } from '../aws/bounded-calls.ts';
 import { awsErrorName, StoreError } from '../errors.ts';
 import type { WritePacer } from './write-pacer.ts';
 
@@ -88,7 +88,12 @@ export class ParameterStore {
   }
 }
 
-function storeError(sourceId: string, what: string, error: unknown, budget: CallBudget | undefined): StoreError {
+function storeError(
+  sourceId: string,
+  what: string,
+  error: unknown,
+  budget: CallBudget | undefined,
+): StoreError {
   if (budgetSpent(budget)) {
     return new StoreError(sourceId, `${what}: no answer before the run's time budget ran out`, 'Aborted');
   }
