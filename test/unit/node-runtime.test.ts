@@ -16,6 +16,14 @@ describe('Node 24 for everything the project runs', () => {
     assert.match(result.stdout.trim(), /^v24\./);
   });
 
+  it("cdk.json's app starts through npx, so `cdk synth` runs the CDK app on Node 24", () => {
+    const app: string = JSON.parse(readFileSync('cdk.json', 'utf8')).app;
+    assert.match(app, /^npx tsx /);
+    const result = spawnSync('npx', ['tsx', '--eval', 'console.log(process.version)'], { encoding: 'utf8' });
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout.trim(), /^v24\./);
+  });
+
   it('tests started by npm run on Node 24', {
     skip: !process.env.npm_lifecycle_event && 'not started by npm',
   }, () => {
