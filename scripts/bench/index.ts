@@ -73,7 +73,7 @@ try {
     target(papayaCold),
     target(paypackCold),
   ].join('\n');
-  const part1State = `Paypack's lease and refresh-token state (two DynamoDB writes, two more SSM reads and one more SSM write, with the DynamoDB client they need) cost ${ms(stateIoMs)} of import + first invocation on their own: the reference plus only that I/O is ${ratio(withState.totalMs, reference.totalMs)} the reference in time and ${ratio(withState.bundle.bytes, reference.bundle.bytes)} in bytes. Against it, the Paypack handler is ${ratio(paypackCold.totalMs, withState.totalMs)} in time and ${ratio(paypackCold.bundle.bytes, withState.bundle.bytes)} in bytes; ${ms(paypackCold.totalMs - withState.totalMs)} is the handler's own.`;
+  const part1State = `Paypack's lease and refresh-token state (a DynamoDB lease taken and released, a second read of the published value, a read and a write of the refresh token, and the DynamoDB client they need) cost ${ms(stateIoMs)} of import + first invocation on their own: the reference plus only that I/O is ${ratio(withState.totalMs, reference.totalMs)} the reference in time and ${ratio(withState.bundle.bytes, reference.bundle.bytes)} in bytes. Against it, the Paypack handler is ${ratio(paypackCold.totalMs, withState.totalMs)} in time and ${ratio(paypackCold.bundle.bytes, withState.bundle.bytes)} in bytes; the remaining ${ms(paypackCold.totalMs - withState.totalMs)} is the handler's own work (validation, logs, metrics, the token probe before publishing, the write-ahead of the refresh token and the lease renewal around it).`;
   const extra = (handler: ColdStartRow, base: ColdStartRow) => {
     const baseBytes = new Map(base.bundle.packages);
     return handler.bundle.packages
