@@ -9,7 +9,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
 import { joinUrl } from '../lambda/http/url-policy.ts';
-import { CONSUMER_EXAMPLE_ENTRY, ESBUILD_TARGET, ESM_REQUIRE_BANNER } from './bundling.ts';
+import { CONSUMER_EXAMPLE_ENTRY, lambdaBundling } from './bundling.ts';
 import type { StageConfig, StageSource } from './config/stage-config.ts';
 import { DEFAULT_BASE_URLS, TokenRefresher, type TokenRefresherSource } from './token-refresher.ts';
 
@@ -126,13 +126,7 @@ export class TokenRefresherStack extends Stack {
         TOKEN_PARAMETER_NAME: this.refresher.parameterName(source.id),
         PROVIDER_PROBE_URL: joinUrl(baseUrl, PROBE_PATHS[source.provider]).href,
       },
-      bundling: {
-        format: nodejs.OutputFormat.ESM,
-        minify: true,
-        target: ESBUILD_TARGET,
-        banner: ESM_REQUIRE_BANNER,
-        forceDockerBundling: false,
-      },
+      bundling: lambdaBundling({ bundleAwsSDK: false }),
     });
     logGroup.grantWrite(role);
     this.refresher.grantRead(fn, source.id);
