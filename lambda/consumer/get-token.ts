@@ -1,6 +1,8 @@
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { type PublishedToken, parsePublishedToken } from '../token-contract.ts';
 
+export type { PublishedToken };
+
 export interface TokenReaderOptions {
   ssm?: SSMClient;
   /** A cached token is used until this long before it expires, then re-read. Default 60 s. */
