@@ -2,6 +2,7 @@
 
 Caches each token until 60 s before its own expiresAt (not for a fixed TTL), so a
 warm container reads SSM about once per token and never returns an expired one.
+While the refresher is late (a provider outage), it re-reads at most every 5 s.
 Copy this file into your function; boto3 ships with the Lambda Python runtime.
 """
 
@@ -17,38 +18,45 @@ class TokenUnavailable(Exception):
 
 
 class TokenReader:
-    def __init__(self, ssm=None, margin_seconds=60, minimum_lifetime_seconds=5, clock=time.time):
+    def __init__(self, ssm=None, margin_seconds=60, minimum_lifetime_seconds=5, recheck_seconds=5, clock=time.time):
         self._ssm = ssm or boto3.client("ssm")
         self._margin = margin_seconds
         self._minimum = minimum_lifetime_seconds
+        self._recheck = recheck_seconds
         self._clock = clock
-        self._cache = {}  # parameter name -> (token dict, usable until, epoch seconds)
+        self._last = {}  # parameter name -> (read at, token dict or None, expires at or why there is none)
 
     def get_token(self, name, force_refresh=False):
         """The published token dict; force_refresh=True after the provider answered 401."""
-        cached = self._cache.get(name)
-        if cached and not force_refresh and self._clock() < cached[1]:
-            return cached[0]
+        last = self._last.get(name)
+        if last and not force_refresh:
+            read_at, token, expires_at = last
+            if token and self._clock() < expires_at - self._margin:
+                return token
+            if self._clock() - read_at < self._recheck:
+                return self._usable(name, last)
+        return self._usable(name, self._read(name))
+
+    def _read(self, name):
         try:
             value = self._ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
+            token = _published_token(value)
+            last = (self._clock(), token, _instant(token["expiresAt"])) if token else (
+                self._clock(), None, "the value is not a published token")
         except self._ssm.exceptions.ParameterNotFound:
-            raise TokenUnavailable(f"no usable token in {name}: the parameter does not exist yet") from None
-        token = _published_token(value)
+            last = (self._clock(), None, "the parameter does not exist yet")
+        self._last[name] = last
+        return last
+
+    def _usable(self, name, last):
+        _, token, expires_at = last
         if token is None:
-            raise TokenUnavailable(f"no usable token in {name}: the value is not a published token")
-        expires_at = _instant(token["expiresAt"])
-        now = self._clock()
-        if expires_at - self._minimum <= now:
-            self._cache.pop(name, None)
+            raise TokenUnavailable(f"no usable token in {name}: {expires_at}")
+        if expires_at - self._minimum <= self._clock():
             raise TokenUnavailable(
                 f"no usable token in {name}: the token expired or expires within seconds ({token['expiresAt']})"
             )
-        usable_until = expires_at - self._margin
-        # Inside the margin the token is still returned, but not cached: the next call looks for its successor.
-        if usable_until > now:
-            self._cache[name] = (token, usable_until)
-        else:
-            self._cache.pop(name, None)
+        # Inside the margin the token is still returned, and the parameter looked at again after recheck_seconds.
         return token
 
 

@@ -51,6 +51,8 @@ now[0] = expires - 61
 step("cached until 60 s before expiry")
 now[0] = expires - 59
 step("inside the margin: read again")
+now[0] = expires - 57
+step("and again only 5 s later")
 now[0] = expires - 4
 step("expires within seconds")
 try:
@@ -60,7 +62,7 @@ except TokenUnavailable as error:
 `;
 
 describe('the Python (boto3) reader from docs/consumers.md', { skip }, () => {
-  it('reads the published token, caches it until expiresAt - 60 s, and refuses one about to expire', async () => {
+  it('reads the published token, caches it until expiresAt - 60 s, then re-reads at most every 5 s, and refuses one about to expire', async () => {
     const world = await World.start();
     try {
       const source = await world.paypackSource();
@@ -86,6 +88,7 @@ describe('the Python (boto3) reader from docs/consumers.md', { skip }, () => {
         { step: 'first', reads: 1, sha256, expiresAt: published.expiresAt },
         { step: 'cached until 60 s before expiry', reads: 1, sha256, expiresAt: published.expiresAt },
         { step: 'inside the margin: read again', reads: 2, sha256, expiresAt: published.expiresAt },
+        { step: 'and again only 5 s later', reads: 2, sha256, expiresAt: published.expiresAt },
         {
           step: 'expires within seconds',
           reads: 3,
