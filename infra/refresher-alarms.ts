@@ -59,7 +59,13 @@ export class RefresherAlarms extends Construct {
    * reach (threshold − period: a refresh was missed), or when no run reported for
    * two of the longest periods.
    */
-  watchProviderStaleness(provider: string, sources: { period: Duration; thresholdSeconds: number }[]): void {
+  watchProviderStaleness(
+    provider: string,
+    allSources: { period: Duration; thresholdSeconds: number; awaitingCredentials?: boolean }[],
+  ): void {
+    // Sources whose secret is still a placeholder never run: they must not set the floor, nor page.
+    const live = allSources.filter((source) => source.awaitingCredentials !== true);
+    const sources = live.length > 0 ? live : allSources;
     const floor = Math.min(
       ...sources.map((source) => Math.max(0, source.thresholdSeconds - source.period.toSeconds())),
     );
@@ -72,6 +78,7 @@ export class RefresherAlarms extends Construct {
         evaluationPeriods: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
         treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+        actionsEnabled: live.length > 0,
       }),
     );
   }
@@ -110,6 +117,8 @@ export function staleSourceAlarm(
     sourceId: string;
     period: Duration;
     thresholdSeconds: number;
+    /** False while the source's secret is a placeholder. */
+    actionsEnabled?: boolean;
   },
 ): cloudwatch.Alarm {
   const floor = Math.max(0, props.thresholdSeconds - props.period.toSeconds());
@@ -120,6 +129,7 @@ export function staleSourceAlarm(
     evaluationPeriods: 1,
     comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
     treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    actionsEnabled: props.actionsEnabled ?? true,
   });
   const action = new actions.SnsAction(props.topic);
   alarm.addAlarmAction(action);

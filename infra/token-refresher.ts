@@ -57,6 +57,11 @@ export interface TokenRefresherSource {
   options?: Record<string, unknown>;
   /** Refresh at deploy time so the parameter exists when `cdk deploy` returns. Default true; false for empty placeholder secrets. */
   refreshOnDeploy?: boolean;
+  /**
+   * The secret is still an empty placeholder: the schedule is created disabled and the source's alarms
+   * notify no one, so an unfilled secret pages nobody. Default false.
+   */
+  awaitingCredentials?: boolean;
 }
 
 export interface TokenRefresherProps {
@@ -199,6 +204,7 @@ export class TokenRefresher extends Construct {
           period: source.period,
           thresholdSeconds: source.threshold,
           refreshOnDeploy: source.refreshOnDeploy !== false,
+          awaitingCredentials: source.awaitingCredentials === true,
         };
       });
       const window = props.scheduleWindow;
@@ -232,7 +238,7 @@ export class TokenRefresher extends Construct {
           ...(props.scheduleWindow ? { scheduleWindow: props.scheduleWindow } : {}),
         });
         // One shard deploys (and refreshes its sources) at a time, sparing SSM's write throughput.
-        if (previous) shard.addDependency(previous);
+        if (previous) shard.addStackDependency(previous);
         previous = shard;
       }
     }
@@ -372,7 +378,7 @@ export class TokenRefresher extends Construct {
       lifetimeSeconds: provider.tokenLifetimeSeconds(resolved.options),
       runTimeoutSeconds: timeout.toSeconds(),
     });
-    if (problem) throw new Error(`${where}: ${problem}`);
+    if (problem) throw new Error(`${where}: ${problem.message}`);
     return { definition, period: schedule.period, threshold: resolved.refreshThresholdSeconds };
   }
 
