@@ -17,6 +17,7 @@ import { resolveSource, type SourceDefinition } from '../lambda/config/source-co
 import { type ProviderName, providerFactories } from '../lambda/providers/index.ts';
 import type { AnyTokenProvider } from '../lambda/providers/provider.ts';
 import { ESBUILD_TARGET, ESM_REQUIRE_BANNER, HANDLER_ENTRIES } from './bundling.ts';
+import { RefresherDashboard } from './dashboard.ts';
 import { acknowledgeManagedPolicy, acknowledgeWildcardResources } from './nag.ts';
 import { RefresherAlarms } from './refresher-alarms.ts';
 import { scheduleProblem } from './schedule-policy.ts';
@@ -242,6 +243,17 @@ export class TokenRefresher extends Construct {
         previous = shard;
       }
     }
+    new RefresherDashboard(this, 'Dashboard', {
+      metricNamespace: props.metricNamespace ?? 'TokenRefresher',
+      serviceName: SERVICE_NAME,
+      perSourceMetrics: perSourceAlarms,
+      sources: [...this.#sources.values()].map((source) => ({
+        id: source.id,
+        provider: source.provider,
+        thresholdSeconds: source.threshold,
+        periodSeconds: source.period.toSeconds() + this.#scheduleWindowSeconds,
+      })),
+    });
   }
 
   /**
