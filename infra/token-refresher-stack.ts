@@ -2,6 +2,7 @@ import {
   Annotations,
   CfnOutput,
   CfnRule,
+  DefaultStackSynthesizer,
   Duration,
   Fn,
   RemovalPolicy,
@@ -22,6 +23,7 @@ import { joinUrl } from '../lambda/http/url-policy.ts';
 import { CONSUMER_EXAMPLE_ENTRY, ESBUILD_TARGET, ESM_REQUIRE_BANNER } from './bundling.ts';
 import type { StageConfig, StageSource } from './config/stage-config.ts';
 import { placeholderReport, validateStage } from './config/validate-stage.ts';
+import { applyLandingZone } from './landing-zone.ts';
 import { DEFAULT_BASE_URLS, TokenRefresher, type TokenRefresherSource } from './token-refresher.ts';
 
 /** Paths of harmless "does this token work" calls, per provider (from the providers' docs). */
@@ -37,7 +39,14 @@ export class TokenRefresherStack extends Stack {
 
   constructor(scope: Construct, id: string, props: TokenRefresherStackProps) {
     const stage = validateStage(props.stage);
-    super(scope, id, props);
+    const qualifier = stage.landingZone?.qualifier;
+    super(scope, id, {
+      ...props,
+      // The account's bootstrap (cdk bootstrap --qualifier): its roles and asset buckets carry the qualifier.
+      ...(qualifier && !props.synthesizer ? { synthesizer: new DefaultStackSynthesizer({ qualifier }) } : {}),
+    });
+    // The whole stack, the example consumer included; the construct offers the same for direct use.
+    if (stage.landingZone) applyLandingZone(this, stage.landingZone);
     const where = `stage "${stage.name}"`;
     const secretPrefix = stage.secretPrefix ?? `token-refresher/${stage.name}`;
     const ids = stage.sources.map((source) => source.id);

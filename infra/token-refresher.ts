@@ -18,6 +18,7 @@ import { type ProviderName, providerFactories } from '../lambda/providers/index.
 import type { AnyTokenProvider } from '../lambda/providers/provider.ts';
 import { ESBUILD_TARGET, ESM_REQUIRE_BANNER, HANDLER_ENTRIES } from './bundling.ts';
 import { RefresherDashboard } from './dashboard.ts';
+import { applyLandingZone, type LandingZoneOptions } from './landing-zone.ts';
 import { acknowledgeManagedPolicy, acknowledgeWildcardResources } from './nag.ts';
 import { RefresherAlarms } from './refresher-alarms.ts';
 import { scheduleProblem } from './schedule-policy.ts';
@@ -103,6 +104,8 @@ export interface TokenRefresherProps {
    * Default 20 (about 4,000 sources at most).
    */
   sourceShards?: number;
+  /** Permissions boundary, role path and tags for everything the construct creates (landing zones). */
+  landingZone?: LandingZoneOptions;
 }
 
 const DEFAULT_SOURCE_SHARDS = 20;
@@ -152,6 +155,7 @@ export class TokenRefresher extends Construct {
 
   constructor(scope: Construct, id: string, props: TokenRefresherProps) {
     super(scope, id);
+    if (props.landingZone) applyLandingZone(this, props.landingZone);
     this.#scheduleWindowSeconds = props.scheduleWindow?.toSeconds() ?? 0;
     this.parameterPrefix = validatePrefix(props.parameterPrefix ?? '/token-refresher');
     const timeout = props.timeout ?? Duration.seconds(30);
