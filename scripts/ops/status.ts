@@ -10,7 +10,18 @@ import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import { parsePublishedToken } from '../../lambda/token-contract.ts';
 import { formatDuration, renderColumns } from '../local/status-table.ts';
 import { isMainModule } from '../main-module.ts';
-import { OpsError, type OpsSource, type OpsTarget, resolveTarget } from './target.ts';
+import { parseCommandLine } from './cli.ts';
+import { awsProblem, OpsError, type OpsSource, type OpsTarget, resolveTarget } from './target.ts';
+
+const USAGE = `
+npm run status [-- --help]      (STAGE=<stage> npm run status for a deployed stage)
+
+Every source's published token: source, provider, expires in, age, parameter
+version, last refresh result, and a warning for a token near expiry. Talks to a
+running \`npm start\` (local mode, simulated clock), or to a deployed stage with
+STAGE=<stage> and AWS credentials (STAGE=prod npm run status).
+Exit code 1 when a token is missing or expired, or nothing is reachable.
+`;
 
 export interface StatusRow {
   source: string;
@@ -28,15 +39,20 @@ export async function collectStatus(target: OpsTarget): Promise<StatusRow[]> {
 
 async function statusOf(target: OpsTarget, source: OpsSource): Promise<StatusRow> {
   const base = { source: source.id, provider: source.provider };
-  const lastResult = await lastRun(target, source.id);
+  const lastResult = await lastRun(target, source);
   let parameter: { Value?: string; Version?: number } | undefined;
   try {
     ({ Parameter: parameter } = await target.ssm.send(
       new GetParameterCommand({ Name: source.parameterName, WithDecryption: true }),
     ));
   } catch (error) {
-    const name = (error as Error).name;
-    if (name !== 'ParameterNotFound') throw new OpsError(`cannot read ${source.parameterName}: ${name}`);
+    if ((error as Error).name !== 'ParameterNotFound') {
+      throw awsProblem(
+        error,
+        `read parameter ${source.parameterName} (source ${source.id})`,
+        'ssm:GetParameter on it and kms:Decrypt on its key',
+      );
+    }
   }
   const token = parameter?.Value ? parsePublishedToken(parameter.Value) : undefined;
   if (!token) {
@@ -67,18 +83,23 @@ async function statusOf(target: OpsTarget, source: OpsSource): Promise<StatusRow
   };
 }
 
-async function lastRun(target: OpsTarget, sourceId: string): Promise<string> {
+/** The lock table's key of a source (one place to follow the per-provider lease layout: `<provider>/<id>`). */
+export function leaseKey(source: OpsSource): string {
+  return source.id;
+}
+
+async function lastRun(target: OpsTarget, source: OpsSource): Promise<string> {
   if (!target.lockTable) return '-';
   try {
     const { Item } = await target.dynamodb.send(
-      new GetItemCommand({ TableName: target.lockTable, Key: { sourceId: { S: sourceId } } }),
+      new GetItemCommand({ TableName: target.lockTable, Key: { sourceId: { S: leaseKey(source) } } }),
     );
     if (!Item) return '-';
     if (Number(Item.leaseUntil?.N ?? 0) > Date.now()) return 'refreshing now';
     const result = Item.lastResult?.S ?? '-';
     const code = Item.lastCode?.S && Item.lastCode.S !== '-' ? ` (${Item.lastCode.S})` : '';
     const at = Number(Item.lastRunAt?.N ?? 0);
-    return at ? `${result}${code}, ${formatDuration((Date.now() - at) / 1000)} ago` : result;
+    return at ? `${result}${code}, ${formatDuration(target.elapsedSeconds(at))} ago` : result;
   } catch {
     return '-';
   }
@@ -100,6 +121,7 @@ export function renderStatus(rows: StatusRow[]): string {
 
 if (isMainModule(import.meta.url)) {
   try {
+    parseCommandLine('npm run status', USAGE, {});
     const target = await resolveTarget();
     const rows = await collectStatus(target);
     process.stdout.write(`${target.description}\n\n${renderStatus(rows)}\n`);
@@ -107,7 +129,7 @@ if (isMainModule(import.meta.url)) {
       process.exitCode = 1;
   } catch (error) {
     process.stderr.write(
-      `npm run status: ${error instanceof OpsError ? error.message : (error as Error).name}\n`,
+      `npm run status: ${error instanceof OpsError ? error.message : `unexpected ${(error as Error).name}`}\n`,
     );
     process.exitCode = 1;
   }
