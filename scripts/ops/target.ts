@@ -161,7 +161,8 @@ async function deployedTarget(stageName: string): Promise<OpsTarget> {
     lockTable = output('LockTableName');
     scheduleGroup = output('ScheduleGroupName');
   } catch (error) {
-    if ((error as Error).name === 'ValidationException') {
+    // CloudFormation answers a missing stack with a ValidationError ("Stack with id … does not exist").
+    if (['ValidationError', 'ValidationException'].includes((error as Error).name)) {
       throw new OpsError(
         `${where} does not exist: deploy it (npx cdk deploy ${stackName}), or set AWS_REGION to the region it is in`,
       );
