@@ -184,10 +184,10 @@ async function main(): Promise<number> {
   const run = async (sourceId: string) => {
     try {
       const { outcomes } = await handler({ sourceIds: [sourceId] }, lambdaContext(sourceId));
-      outcomes.forEach((outcome) => record(outcome));
+      for (const outcome of outcomes) record(outcome);
     } catch (error) {
       const outcomes = (error as { outcomes?: SourceOutcome[] }).outcomes;
-      if (outcomes) outcomes.forEach((outcome) => record(outcome));
+      if (outcomes) for (const outcome of outcomes) record(outcome);
       else
         record({
           sourceId,
