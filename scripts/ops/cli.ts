@@ -1,5 +1,5 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { OpsError } from './target.ts';
+import { OpsError } from './ops-error.ts';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 

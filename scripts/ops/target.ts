@@ -4,19 +4,17 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetScheduleCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { App } from 'aws-cdk-lib';
 import type { StageConfig } from '../../infra/config/stage-config.ts';
 import { stages } from '../../infra/config/stages.ts';
 import { DEFAULT_SCHEDULES } from '../../infra/token-refresher.ts';
-import { TokenRefresherStack } from '../../infra/token-refresher-stack.ts';
 import { resolveSource, type SourceDefinition } from '../../lambda/config/source-config.ts';
 import { createRefreshHandler } from '../../lambda/handlers/create-refresh-handler.ts';
 import { providerFactories } from '../../lambda/providers/index.ts';
 import type { SourceOutcome } from '../../lambda/refresh/refresh-source.ts';
 import { readLocalState, recordForcedRefresh } from '../local/state.ts';
+import { OpsError } from './ops-error.ts';
 
-/** A failure the operator can act on: printed as is, without a stack trace. */
-export class OpsError extends Error {}
+export { OpsError };
 
 const CREDENTIAL_ERRORS = new Set([
   'CredentialsProviderError',
@@ -175,7 +173,7 @@ async function deployedTarget(stageName: string): Promise<OpsTarget> {
     );
   }
   const prefix = stage.parameterPrefix ?? `/token-refresher/${stage.name}`;
-  const parameterNames = deployedParameterNames(stage);
+  const parameterNames = await deployedParameterNames(stage);
   const scheduler = new SchedulerClient(config);
   const lambda = new LambdaClient(config);
   return {
@@ -241,7 +239,12 @@ async function deployedTarget(stageName: string): Promise<OpsTarget> {
  * The parameter of each source, from the construct itself (TokenRefresher.parameterName), so the ops
  * commands follow the deployed layout. Built without bundling: only names are needed.
  */
-function deployedParameterNames(stage: StageConfig): Map<string, string> {
+async function deployedParameterNames(stage: StageConfig): Promise<Map<string, string>> {
+  // Only for a deployed stage: building the stage's stack takes a few seconds.
+  const [{ App }, { TokenRefresherStack }] = await Promise.all([
+    import('aws-cdk-lib'),
+    import('../../infra/token-refresher-stack.ts'),
+  ]);
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = new TokenRefresherStack(app, `TokenRefresher-${stage.name}`, { stage });
   return new Map(stage.sources.map((source) => [source.id, stack.refresher.parameterName(source.id)]));
