@@ -13,7 +13,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import { resolveSource, type SourceDefinition } from '../lambda/config/source-config.ts';
+import { resolveSource, type SourceDefinition, sourceProfile } from '../lambda/config/source-config.ts';
 import { type ProviderName, providerFactories } from '../lambda/providers/index.ts';
 import type { AnyTokenProvider } from '../lambda/providers/provider.ts';
 import { ESBUILD_TARGET, ESM_REQUIRE_BANNER, HANDLER_ENTRIES } from './bundling.ts';
@@ -22,7 +22,7 @@ import { applyLandingZone, type LandingZoneOptions } from './landing-zone.ts';
 import { acknowledgeManagedPolicy, acknowledgeWildcardResources } from './nag.ts';
 import { RefresherAlarms } from './refresher-alarms.ts';
 import { scheduleProblem } from './schedule-policy.ts';
-import { SourceShard } from './source-shard.ts';
+import { firstRefreshBatchSize, SourceShard } from './source-shard.ts';
 
 export interface SourceSchedule {
   /** Time between runs; whole minutes. */
@@ -106,6 +106,11 @@ export interface TokenRefresherProps {
   sourceShards?: number;
   /** Permissions boundary, role path and tags for everything the construct creates (landing zones). */
   landingZone?: LandingZoneOptions;
+  /**
+   * Paces SSM writes from each function container (REFRESHER_SSM_WRITES_PER_SECOND);
+   * deploy-time refresh batches shrink so pacing cannot starve them. Default: unpaced.
+   */
+  ssmWritesPerSecond?: number;
 }
 
 const DEFAULT_SOURCE_SHARDS = 20;
@@ -190,16 +195,16 @@ export class TokenRefresher extends Construct {
       scheduleGroupName: Names.uniqueResourceName(this, { maxLength: 64, separator: '-' }),
     });
     const perSourceAlarms = props.perSourceAlarms ?? props.sources.length <= 50;
+    const firstRefreshBatch = firstRefreshBatchSize(props.ssmWritesPerSecond, timeout.toSeconds());
     for (const [provider, sources] of definitions) {
       const allowedBaseUrls = [...new Set(sources.map((definition) => definition.baseUrl))];
-      const fn = this.#createFunction(
-        provider,
-        props,
-        timeout,
-        allowedBaseUrls,
-        perSourceAlarms,
-        this.#secretsPinning(sources, props.secretNamePrefix),
-      );
+      const fn = this.#createFunction(provider, props, timeout, allowedBaseUrls, perSourceAlarms, {
+        ...this.#secretsPinning(sources, props.secretNamePrefix),
+        ...pinnedProfiles(sources),
+        ...(props.ssmWritesPerSecond
+          ? { REFRESHER_SSM_WRITES_PER_SECOND: String(props.ssmWritesPerSecond) }
+          : {}),
+      });
       this.functions[provider] = fn;
       alarms.watchFunction(provider, fn);
       const shardSources = sources.map((definition) => {
@@ -241,6 +246,7 @@ export class TokenRefresher extends Construct {
           serviceName: SERVICE_NAME,
           ...(serviceToken ? { firstRefreshServiceToken: serviceToken } : {}),
           ...(props.scheduleWindow ? { scheduleWindow: props.scheduleWindow } : {}),
+          firstRefreshBatch,
         });
         // One shard deploys (and refreshes its sources) at a time, sparing SSM's write throughput.
         if (previous) shard.addStackDependency(previous);
@@ -485,8 +491,6 @@ export class TokenRefresher extends Construct {
       environment: {
         REFRESHER_DEPLOYMENT: props.deploymentName ?? Stack.of(this).stackName,
         REFRESHER_LOCK_TABLE: this.lockTable.tableName,
-        // A lease must outlive the run that holds it.
-        REFRESHER_LOCK_LEASE_MS: String(timeout.toMilliseconds() + 30_000),
         // Pinned here so a source definition in an invocation event cannot send credentials elsewhere
         // or write outside this deployment's paths.
         REFRESHER_ALLOWED_BASE_URLS: JSON.stringify(allowedBaseUrls),
@@ -567,6 +571,25 @@ export class TokenRefresher extends Construct {
     );
     return providerFramework.serviceToken;
   }
+}
+
+/**
+ * The distinct tunable parts (threshold, options, http, probe) of a function's
+ * sources: an invocation event's definition must match one of them exactly.
+ */
+function pinnedProfiles(sources: SourceDefinition[]): Record<string, string> {
+  const profiles = new Map<string, Record<string, unknown>>();
+  for (const { refreshThresholdSeconds, options, http, probe } of sources) {
+    const profile = { refreshThresholdSeconds, options, http, probe };
+    profiles.set(sourceProfile(profile), profile);
+  }
+  const json = JSON.stringify([...profiles.values()]);
+  if (json.length > 2_000) {
+    throw new Error(
+      `TokenRefresher: the sources of one provider have ${profiles.size} different combinations of schedule threshold and options, too many to pin in the function environment; give sources of one provider the same settings`,
+    );
+  }
+  return { REFRESHER_PINNED_PROFILES: json };
 }
 
 function parameterArn(scope: Construct, name: string): string {

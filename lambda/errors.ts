@@ -47,6 +47,8 @@ export const PROVIDER_PROBLEMS = [
   'PROVIDER_TIMEOUT',
   'PROVIDER_BAD_RESPONSE',
   'PROVIDER_INVALID_TOKEN',
+  /** The provider refused the new token at the source's probe: it is not published. */
+  'PROVIDER_TOKEN_REJECTED',
   'DEADLINE_EXCEEDED',
 ] as const;
 export type ProviderProblem = (typeof PROVIDER_PROBLEMS)[number];
@@ -101,8 +103,8 @@ export function awsErrorName(error: unknown): string {
 /**
  * Every code a failed outcome can carry (`outcome.error.code`, the lock table's
  * `lastCode`): each has a section in docs/runbook.md, which a test keeps in step.
- * LOCK_BUSY comes from refresh/await-lock.ts; UNEXPECTED marks an error that is
- * not a RefresherError.
+ * LOCK_BUSY and LOCK_LOST come from refresh/await-lock.ts and refresh/source-lock.ts;
+ * UNEXPECTED marks an error that is not a RefresherError.
  */
 export const ERROR_CODES = [
   'CONFIG_INVALID',
@@ -110,6 +112,7 @@ export const ERROR_CODES = [
   ...PROVIDER_PROBLEMS,
   'STORE_FAILED',
   'LOCK_BUSY',
+  'LOCK_LOST',
   'UNEXPECTED',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { ResolvedSource } from '../config/source-config.ts';
 import type { HttpRuntime } from '../http/provider-http-client.ts';
+import { leaseKey } from '../refresh/refresh-source.ts';
 import type { SourceLock } from '../refresh/source-lock.ts';
 
 interface ProviderStats {
@@ -61,10 +62,12 @@ export class RunMetrics {
 
   instrumentLock(lock: SourceLock): SourceLock {
     return {
-      tryAcquire: async (sourceId) => {
-        const lease = await lock.tryAcquire(sourceId);
-        const provider = this.#sources.find((source) => source.id === sourceId)?.provider.name;
-        if (!lease && provider) this.#statsOf(provider).lockWaits.add(sourceId);
+      tryAcquire: async (key) => {
+        const lease = await lock.tryAcquire(key);
+        const source = this.#sources.find(
+          (candidate) => leaseKey(candidate.provider.name, candidate.id) === key,
+        );
+        if (!lease && source) this.#statsOf(source.provider.name).lockWaits.add(key);
         return lease;
       },
     };

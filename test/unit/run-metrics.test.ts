@@ -102,10 +102,10 @@ describe('run metrics for the dashboard', () => {
     const lock = run.instrumentLock({
       tryAcquire: async () => (held ? undefined : { release: async () => {} }) as never,
     });
-    await lock.tryAcquire('payroll');
-    await lock.tryAcquire('payroll');
+    await lock.tryAcquire('papaya/payroll');
+    await lock.tryAcquire('papaya/payroll');
     held = false;
-    assert.ok(await lock.tryAcquire('payroll'));
+    assert.ok(await lock.tryAcquire('papaya/payroll'));
     const from = capture.jsonLines().length;
     const { Metrics } = await import('@aws-lambda-powertools/metrics');
     run.emit(new Metrics({ namespace: 'TokenRefresherTest', serviceName: 'token-refresher' }));
