@@ -1,6 +1,7 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { stages } from './config/stages.ts';
+import { StageConfigError } from './config/validate-stage.ts';
 import { TokenRefresherStack } from './token-refresher-stack.ts';
 
 /** Every stage in infra/config/stages.ts, or only `-c stage=<name>`. */
@@ -26,4 +27,11 @@ function buildApp(app = new App()): App {
   return app;
 }
 
-buildApp().synth();
+try {
+  buildApp().synth();
+} catch (error) {
+  // A configuration mistake is stated in full by its message: no stack trace to scroll past.
+  if (!(error instanceof StageConfigError)) throw error;
+  process.stderr.write(`${error.message}\n`);
+  process.exit(1);
+}

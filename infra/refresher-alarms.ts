@@ -6,6 +6,18 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
+/** The section of docs/runbook.md behind each alarm; every alarm description ends with its link. */
+export const RUNBOOK_SECTIONS = {
+  deadLetters: 'alarm-dead-letters',
+  functionErrors: 'alarm-function-errors',
+  providerStale: 'alarm-provider-token-stale',
+  sourceStale: 'alarm-source-token-stale',
+} as const;
+
+function runbook(section: keyof typeof RUNBOOK_SECTIONS): string {
+  return ` Runbook: docs/runbook.md#${RUNBOOK_SECTIONS[section]}`;
+}
+
 export interface RefresherAlarmsProps {
   topic: sns.ITopic;
   deadLetterQueue: sqs.IQueue;
@@ -24,8 +36,7 @@ export class RefresherAlarms extends Construct {
     this.#action = new actions.SnsAction(props.topic);
     this.#notify(
       new cloudwatch.Alarm(this, 'DeadLetters', {
-        alarmDescription:
-          'A scheduled refresh could not be delivered, or a refresh run failed after its retries.',
+        alarmDescription: `A scheduled refresh could not be delivered, or a refresh run failed after its retries.${runbook('deadLetters')}`,
         metric: props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
           period: Duration.minutes(5),
           statistic: 'Maximum',
@@ -42,7 +53,7 @@ export class RefresherAlarms extends Construct {
   watchFunction(name: string, fn: lambda.IFunction): void {
     this.#notify(
       new cloudwatch.Alarm(this, `${name}Errors`, {
-        alarmDescription: `The ${name} refresher function is failing (see its log group for the source and error code).`,
+        alarmDescription: `The ${name} refresher function is failing (see its log group for the source and error code).${runbook('functionErrors')}`,
         metric: fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
         threshold: 1,
         evaluationPeriods: 3,
@@ -59,19 +70,26 @@ export class RefresherAlarms extends Construct {
    * reach (threshold − period: a refresh was missed), or when no run reported for
    * two of the longest periods.
    */
-  watchProviderStaleness(provider: string, sources: { period: Duration; thresholdSeconds: number }[]): void {
+  watchProviderStaleness(
+    provider: string,
+    allSources: { period: Duration; thresholdSeconds: number; awaitingCredentials?: boolean }[],
+  ): void {
+    // Sources whose secret is still a placeholder never run: they must not set the floor, nor page.
+    const live = allSources.filter((source) => source.awaitingCredentials !== true);
+    const sources = live.length > 0 ? live : allSources;
     const floor = Math.min(
       ...sources.map((source) => Math.max(0, source.thresholdSeconds - source.period.toSeconds())),
     );
     const longest = Math.max(...sources.map((source) => source.period.toSeconds()));
     this.#notify(
       new cloudwatch.Alarm(this, `${provider}Stale`, {
-        alarmDescription: `A ${provider} token has under ${floor} s left, or no ${provider} run reported: consumers may soon find it expired.`,
+        alarmDescription: `A ${provider} token has under ${floor} s left, or no ${provider} run reported: consumers may soon find it expired.${runbook('providerStale')}`,
         metric: stalenessMetric(this.#props, { Provider: provider }, longest),
         threshold: floor,
         evaluationPeriods: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
         treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+        actionsEnabled: live.length > 0,
       }),
     );
   }
@@ -110,16 +128,19 @@ export function staleSourceAlarm(
     sourceId: string;
     period: Duration;
     thresholdSeconds: number;
+    /** False while the source's secret is a placeholder. */
+    actionsEnabled?: boolean;
   },
 ): cloudwatch.Alarm {
   const floor = Math.max(0, props.thresholdSeconds - props.period.toSeconds());
   const alarm = new cloudwatch.Alarm(scope, `Stale-${props.sourceId}`, {
-    alarmDescription: `The token of source ${props.sourceId} has under ${floor} s left or no run reported: consumers may soon find it expired.`,
+    alarmDescription: `The token of source ${props.sourceId} has under ${floor} s left or no run reported: consumers may soon find it expired.${runbook('sourceStale')}`,
     metric: stalenessMetric(props, { Source: props.sourceId }, props.period.toSeconds()),
     threshold: floor,
     evaluationPeriods: 1,
     comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
     treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    actionsEnabled: props.actionsEnabled ?? true,
   });
   const action = new actions.SnsAction(props.topic);
   alarm.addAlarmAction(action);

@@ -13,6 +13,8 @@ export interface ShardSource {
   period: Duration;
   thresholdSeconds: number;
   refreshOnDeploy: boolean;
+  /** Empty placeholder secret: schedule disabled, alarm actions off (TokenRefresherSource.awaitingCredentials). */
+  awaitingCredentials?: boolean;
 }
 
 export interface SourceShardProps {
@@ -69,6 +71,7 @@ export class SourceShard extends NestedStack {
       new scheduler.Schedule(this, `Schedule-${definition.id}`, {
         scheduleName: definition.id,
         scheduleGroup: props.scheduleGroup,
+        enabled: source.awaitingCredentials !== true,
         description: `Refresh ${definition.provider} token for source ${definition.id}`,
         schedule: scheduler.ScheduleExpression.rate(period),
         timeWindow: props.scheduleWindow
@@ -91,6 +94,7 @@ export class SourceShard extends NestedStack {
           // With a flexible window, runs may be a period plus the window apart.
           period: props.scheduleWindow ? period.plus(props.scheduleWindow) : period,
           thresholdSeconds: source.thresholdSeconds,
+          actionsEnabled: source.awaitingCredentials !== true,
         });
       }
     }

@@ -1,4 +1,15 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import {
+  Annotations,
+  CfnOutput,
+  CfnRule,
+  DefaultStackSynthesizer,
+  Duration,
+  Fn,
+  RemovalPolicy,
+  Stack,
+  type StackProps,
+  Validations,
+} from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -11,6 +22,8 @@ import type { Construct } from 'constructs';
 import { joinUrl } from '../lambda/http/url-policy.ts';
 import { CONSUMER_EXAMPLE_ENTRY, lambdaBundling } from './bundling.ts';
 import type { StageConfig, StageSource } from './config/stage-config.ts';
+import { placeholderReport, validateStage } from './config/validate-stage.ts';
+import { applyLandingZone } from './landing-zone.ts';
 import { DEFAULT_BASE_URLS, TokenRefresher, type TokenRefresherSource } from './token-refresher.ts';
 
 /** Paths of harmless "does this token work" calls, per provider (from the providers' docs). */
@@ -25,8 +38,15 @@ export class TokenRefresherStack extends Stack {
   readonly refresher: TokenRefresher;
 
   constructor(scope: Construct, id: string, props: TokenRefresherStackProps) {
-    super(scope, id, props);
-    const { stage } = props;
+    const stage = validateStage(props.stage);
+    const qualifier = stage.landingZone?.qualifier;
+    super(scope, id, {
+      ...props,
+      // The account's bootstrap (cdk bootstrap --qualifier): its roles and asset buckets carry the qualifier.
+      ...(qualifier && !props.synthesizer ? { synthesizer: new DefaultStackSynthesizer({ qualifier }) } : {}),
+    });
+    // The whole stack, the example consumer included; the construct offers the same for direct use.
+    if (stage.landingZone) applyLandingZone(this, stage.landingZone);
     const where = `stage "${stage.name}"`;
     const secretPrefix = stage.secretPrefix ?? `token-refresher/${stage.name}`;
     const ids = stage.sources.map((source) => source.id);
@@ -52,8 +72,10 @@ export class TokenRefresherStack extends Stack {
           }
         : {}),
       ...(source.options ? { options: source.options } : {}),
-      // A placeholder secret holds no credentials until someone puts them there.
-      refreshOnDeploy: !('create' in source.secret),
+      // A placeholder secret holds no credentials until someone puts them there (and says so: filled: true).
+      ...('create' in source.secret && !source.secret.filled
+        ? { refreshOnDeploy: false, awaitingCredentials: true }
+        : {}),
     }));
 
     const alarmTopic = stage.alarmTopicArn
@@ -71,6 +93,7 @@ export class TokenRefresherStack extends Stack {
     } catch (error) {
       throw new Error(`${where}: ${(error as Error).message} (edit infra/config/stages.ts)`);
     }
+    if (stage.example) this.#refuseDeploy(stage);
     // The ops commands (npm run status / refresh) find the lock table, and each source's last result, here.
     new CfnOutput(this, 'LockTableName', { value: this.refresher.lockTable.tableName });
     new CfnOutput(this, 'ScheduleGroupName', { value: this.refresher.scheduleGroup.scheduleGroupName });
@@ -86,6 +109,23 @@ export class TokenRefresherStack extends Stack {
       }
       this.#exampleConsumer(source, baseUrlFor(stage, source));
     }
+  }
+
+  /**
+   * An example stage synthesizes, with its placeholders reported, but a CloudFormation rule that can
+   * never hold makes every deploy fail before any resource is touched.
+   */
+  #refuseDeploy(stage: StageConfig): void {
+    const placeholders = placeholderReport(stage);
+    for (const placeholder of placeholders) Annotations.of(this).addInfo(placeholder);
+    new CfnRule(this, 'ExampleStageIsNotDeployable', {
+      assertions: [
+        {
+          assert: Fn.conditionEquals('example', 'deployable'),
+          assertDescription: `Stage "${stage.name}" is marked example: true in infra/config/stages.ts (${placeholders.length} placeholder(s)); replace the placeholders and remove example: true to deploy it.`,
+        },
+      ],
+    });
   }
 
   #secret(source: StageSource, secretPrefix: string): secretsmanager.ISecret {

@@ -20,6 +20,8 @@ import { resolveSource, type SourceDefinition, sourceProfile } from '../lambda/c
 import { type ProviderName, providerFactories } from '../lambda/providers/index.ts';
 import type { AnyTokenProvider } from '../lambda/providers/provider.ts';
 import { HANDLER_ENTRIES, lambdaBundling } from './bundling.ts';
+import { RefresherDashboard } from './dashboard.ts';
+import { applyLandingZone, type LandingZoneOptions } from './landing-zone.ts';
 import { acknowledgeManagedPolicy, acknowledgeWildcardResources } from './nag.ts';
 import { RefresherAlarms } from './refresher-alarms.ts';
 import { scheduleProblem } from './schedule-policy.ts';
@@ -69,6 +71,11 @@ export interface TokenRefresherSource {
   options?: Record<string, unknown>;
   /** Refresh at deploy time so the parameter exists when `cdk deploy` returns. Default true; false for empty placeholder secrets. */
   refreshOnDeploy?: boolean;
+  /**
+   * The secret is still an empty placeholder: the schedule is created disabled and the source's alarms
+   * notify no one, so an unfilled secret pages nobody. Default false.
+   */
+  awaitingCredentials?: boolean;
 }
 
 export interface TokenRefresherProps {
@@ -109,6 +116,8 @@ export interface TokenRefresherProps {
    * Default 20 (about 4,000 sources at most).
    */
   sourceShards?: number;
+  /** Permissions boundary, role path and tags for everything the construct creates (landing zones). */
+  landingZone?: LandingZoneOptions;
   /**
    * Paces SSM writes from each function container (REFRESHER_SSM_WRITES_PER_SECOND);
    * deploy-time refresh batches shrink so pacing cannot starve them. Default: unpaced.
@@ -174,6 +183,7 @@ export class TokenRefresher extends Construct {
 
   constructor(scope: Construct, id: string, props: TokenRefresherProps) {
     super(scope, id);
+    if (props.landingZone) applyLandingZone(this, props.landingZone);
     this.#scheduleWindowSeconds = props.scheduleWindow?.toSeconds() ?? 0;
     this.parameterPrefix = validatePrefix(props.parameterPrefix ?? '/token-refresher');
     const timeout = props.timeout ?? Duration.seconds(30);
@@ -233,6 +243,7 @@ export class TokenRefresher extends Construct {
           period: source.period,
           thresholdSeconds: source.threshold,
           refreshOnDeploy: source.refreshOnDeploy !== false,
+          awaitingCredentials: source.awaitingCredentials === true,
         };
       });
       const window = props.scheduleWindow;
@@ -267,10 +278,21 @@ export class TokenRefresher extends Construct {
           firstRefreshBatch,
         });
         // One shard deploys (and refreshes its sources) at a time, sparing SSM's write throughput.
-        if (previous) shard.addDependency(previous);
+        if (previous) shard.addStackDependency(previous);
         previous = shard;
       }
     }
+    new RefresherDashboard(this, 'Dashboard', {
+      metricNamespace: props.metricNamespace ?? 'TokenRefresher',
+      serviceName: SERVICE_NAME,
+      perSourceMetrics: perSourceAlarms,
+      sources: [...this.#sources.values()].map((source) => ({
+        id: source.id,
+        provider: source.provider,
+        thresholdSeconds: source.threshold,
+        periodSeconds: source.period.toSeconds() + this.#scheduleWindowSeconds,
+      })),
+    });
   }
 
   /**
@@ -412,7 +434,7 @@ export class TokenRefresher extends Construct {
       lifetimeSeconds: provider.tokenLifetimeSeconds(resolved.options),
       runTimeoutSeconds: timeout.toSeconds(),
     });
-    if (problem) throw new Error(`${where}: ${problem}`);
+    if (problem) throw new Error(`${where}: ${problem.message}`);
     return { definition, period: schedule.period, threshold: resolved.refreshThresholdSeconds };
   }
 

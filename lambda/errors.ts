@@ -21,11 +21,13 @@ export class ConfigError extends RefresherError {
   readonly code = 'CONFIG_INVALID';
 }
 
-export type SecretProblem =
-  | 'SECRET_NOT_FOUND'
-  | 'SECRET_ACCESS_DENIED'
-  | 'SECRET_INVALID'
-  | 'SECRET_UNAVAILABLE';
+export const SECRET_PROBLEMS = [
+  'SECRET_NOT_FOUND',
+  'SECRET_ACCESS_DENIED',
+  'SECRET_INVALID',
+  'SECRET_UNAVAILABLE',
+] as const;
+export type SecretProblem = (typeof SECRET_PROBLEMS)[number];
 
 /** The source's credentials could not be read from Secrets Manager or are malformed. */
 export class SecretError extends RefresherError {
@@ -36,18 +38,20 @@ export class SecretError extends RefresherError {
   }
 }
 
-export type ProviderProblem =
-  | 'PROVIDER_AUTH_REJECTED'
-  | 'PROVIDER_CLIENT_ERROR'
-  | 'PROVIDER_RATE_LIMITED'
-  | 'PROVIDER_SERVER_ERROR'
-  | 'PROVIDER_UNREACHABLE'
-  | 'PROVIDER_TIMEOUT'
-  | 'PROVIDER_BAD_RESPONSE'
-  | 'PROVIDER_INVALID_TOKEN'
+export const PROVIDER_PROBLEMS = [
+  'PROVIDER_AUTH_REJECTED',
+  'PROVIDER_CLIENT_ERROR',
+  'PROVIDER_RATE_LIMITED',
+  'PROVIDER_SERVER_ERROR',
+  'PROVIDER_UNREACHABLE',
+  'PROVIDER_TIMEOUT',
+  'PROVIDER_BAD_RESPONSE',
+  'PROVIDER_INVALID_TOKEN',
   /** The provider refused the new token at the source's probe: it is not published. */
-  | 'PROVIDER_TOKEN_REJECTED'
-  | 'DEADLINE_EXCEEDED';
+  'PROVIDER_TOKEN_REJECTED',
+  'DEADLINE_EXCEEDED',
+] as const;
+export type ProviderProblem = (typeof PROVIDER_PROBLEMS)[number];
 
 /** A provider call failed or answered with something that is not a usable token. */
 export class ProviderError extends RefresherError {
@@ -95,3 +99,20 @@ export function awsErrorName(error: unknown): string {
   if (error.name === 'Error' && typeof code === 'string') return code;
   return error.name || 'UnknownError';
 }
+
+/**
+ * Every code a failed outcome can carry (`outcome.error.code`, the lock table's
+ * `lastCode`): each has a section in docs/runbook.md, which a test keeps in step.
+ * LOCK_BUSY and LOCK_LOST come from refresh/await-lock.ts and refresh/source-lock.ts;
+ * UNEXPECTED marks an error that is not a RefresherError.
+ */
+export const ERROR_CODES = [
+  'CONFIG_INVALID',
+  ...SECRET_PROBLEMS,
+  ...PROVIDER_PROBLEMS,
+  'STORE_FAILED',
+  'LOCK_BUSY',
+  'LOCK_LOST',
+  'UNEXPECTED',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -7,10 +7,9 @@
  * your AWS account (or AWS_ENDPOINT_URL) and the real clock instead.
  *
  * Flags: --duration <s> stop after s wall-clock seconds; --speed <n> clock speed
- * for the embedded default; --config <file> sources and schedule to run.
+ * for the embedded default; --config <file> sources and schedule to run; --help.
  */
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -22,8 +21,26 @@ import { providerFactories } from '../lambda/providers/index.ts';
 import type { SourceOutcome } from '../lambda/refresh/refresh-source.ts';
 import { AcceleratedClock } from './local/accelerated-clock.ts';
 import { startEmbeddedWorld } from './local/embedded-world.ts';
-import { clearLocalState, LOCAL_DIR, LOG_FILE, writeLocalState } from './local/state.ts';
-import { renderTable, type SourceRow } from './local/status-table.ts';
+import {
+  clearForcedRefreshes,
+  clearLocalState,
+  forcedRefreshesSince,
+  LOCAL_DIR,
+  LOG_FILE,
+  writeLocalState,
+} from './local/state.ts';
+import { renderTable, type SourceRow, TABLE_LEGEND } from './local/status-table.ts';
+import { parseCommandLine } from './ops/cli.ts';
+
+/**
+ * The fastest clock the demo stays correct at. Its Paypack source runs every 240 s with a 600 s
+ * threshold: after one failed run the next finds 600 − 2 × 240 = 120 s left, of which consumers keep
+ * 60 s, so a run may take at most 60 simulated seconds. A local run (moto and a sandbox on loopback)
+ * takes up to about 100 ms of wall time: 600× turns that into the whole 60 s.
+ */
+const DEMO_SLACK_SECONDS = 60;
+const ASSUMED_RUN_MS = 100;
+const MAX_SPEED_FOR_DEMO = (DEMO_SLACK_SECONDS * 1000) / ASSUMED_RUN_MS;
 
 interface ScheduledSource {
   definition: SourceDefinition & { id: string; provider: string };
@@ -31,13 +48,33 @@ interface ScheduledSource {
   periodSeconds: number;
 }
 
+const USAGE = `
+npm start -- [--speed <n>] [--duration <s>] [--config <file>] [--help]
+
+Runs the real refresh handler on a schedule and shows a live table.
+  (no flags)        the embedded demo: moto, the Paypack and Papaya sandboxes on loopback,
+                    one source each, on a clock 60 times faster than real time
+  --speed <n>       clock speed of the embedded demo, 1 to ${MAX_SPEED_FOR_DEMO} (faster, one slow run could
+                    outlast the schedule's slack and let a token expire)
+  --duration <s>    stop after s wall-clock seconds (default: until Ctrl-C)
+  --config <file>   your sources and schedule ({ "sources": [...], "schedule": { "<id>": seconds } })
+                    against your AWS account (or AWS_ENDPOINT_URL), on the real clock
+While it runs: npm run status, npm run refresh -- <source id> (forced refreshes show in the table).
+`;
+
 async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: { duration: { type: 'string' }, speed: { type: 'string' }, config: { type: 'string' } },
+  const { values: flags } = parseCommandLine('npm start', USAGE, {
+    duration: { type: 'string' },
+    speed: { type: 'string' },
+    config: { type: 'string' },
   });
+  const values = flags as { duration?: string; speed?: string; config?: string };
   const durationMs = values.duration ? Number(values.duration) * 1000 : undefined;
   if (durationMs !== undefined && !(durationMs > 0))
     throw new Error('--duration must be a positive number of seconds');
+  if (values.config !== undefined && values.speed !== undefined) {
+    throw new Error('--speed applies to the embedded demo only; with --config the real clock is used');
+  }
 
   mkdirSync(LOCAL_DIR, { recursive: true });
   writeFileSync(LOG_FILE, '');
@@ -45,7 +82,12 @@ async function main(): Promise<number> {
 
   const embedded = values.config === undefined;
   const clock = new AcceleratedClock(embedded ? Number(values.speed ?? 60) : 1);
-  if (!(clock.speed >= 1)) throw new Error('--speed must be 1 or more');
+  if (!(clock.speed >= 1 && clock.speed <= MAX_SPEED_FOR_DEMO)) {
+    throw new Error(
+      `--speed must be between 1 and ${MAX_SPEED_FOR_DEMO}: faster, a ${ASSUMED_RUN_MS} ms run would span more than the ${DEMO_SLACK_SECONDS} s the demo's Paypack schedule leaves between a failed run and expiry`,
+    );
+  }
+  clearForcedRefreshes();
 
   let ssm: SSMClient;
   let secretsManager: SecretsManagerClient;
@@ -112,19 +154,26 @@ async function main(): Promise<number> {
       },
     ]),
   );
-  const record = (outcome: SourceOutcome) => {
+  const record = (outcome: SourceOutcome, forced = false) => {
     const row = rows.get(outcome.sourceId);
     if (!row) return;
     row.state = outcome.status;
     if (outcome.expiresAt) row.expiresAt = outcome.expiresAt;
     if (outcome.status === 'refreshed') row.refreshes += 1;
     const at = new Date(clock.now()).toISOString().slice(11, 19);
+    const how = forced ? ' (forced)' : '';
     row.lastResult =
-      outcome.status === 'failed' ? `${at} ${outcome.error.message}` : `${at} ${outcome.status}`;
+      outcome.status === 'failed' ? `${at} ${outcome.error.message}${how}` : `${at} ${outcome.status}${how}`;
     if (!process.stdout.isTTY)
       out(
-        `${at} ${outcome.sourceId} ${outcome.status}${outcome.expiresAt ? ` expires ${outcome.expiresAt}` : ''}\n`,
+        `${at} ${outcome.sourceId} ${outcome.status}${how}${outcome.expiresAt ? ` expires ${outcome.expiresAt}` : ''}\n`,
       );
+  };
+  let forcedSeen = 0;
+  const collectForced = () => {
+    const forced = forcedRefreshesSince(forcedSeen);
+    forcedSeen = forced.seen;
+    for (const outcome of forced.outcomes) record(outcome, true);
   };
 
   const inFlight = new Set<Promise<void>>();
@@ -133,12 +182,13 @@ async function main(): Promise<number> {
     void running.finally(() => inFlight.delete(running));
   };
   const run = async (sourceId: string) => {
+    const startedAt = Date.now();
     try {
       const { outcomes } = await handler({ sourceIds: [sourceId] }, lambdaContext(sourceId));
-      outcomes.forEach(record);
+      for (const outcome of outcomes) record(outcome);
     } catch (error) {
       const outcomes = (error as { outcomes?: SourceOutcome[] }).outcomes;
-      if (outcomes) outcomes.forEach(record);
+      if (outcomes) for (const outcome of outcomes) record(outcome);
       else
         record({
           sourceId,
@@ -147,16 +197,28 @@ async function main(): Promise<number> {
           error: { code: 'UNEXPECTED', message: String((error as Error).message) },
         });
     }
+    // The --speed bound assumes a run takes at most ASSUMED_RUN_MS: say so when one did not.
+    const simulatedSeconds = ((Date.now() - startedAt) / 1000) * clock.speed;
+    const row = rows.get(sourceId);
+    if (embedded && row && simulatedSeconds > DEMO_SLACK_SECONDS) {
+      row.lastResult += ` (run took ${Math.round(simulatedSeconds)} s simulated: lower --speed)`;
+    }
   };
 
   const timers = scheduled.map(({ definition, periodSeconds }) => {
-    track(run(definition.id));
-    return setInterval(() => track(run(definition.id)), clock.realMs(periodSeconds));
+    const scheduledRun = () => {
+      const row = rows.get(definition.id);
+      if (row) row.nextRunAt = clock.now() + periodSeconds * 1000;
+      track(run(definition.id));
+    };
+    scheduledRun();
+    return setInterval(scheduledRun, clock.realMs(periodSeconds));
   });
   const draw = () => {
+    collectForced();
     if (!process.stdout.isTTY) return;
     const header = `token-refresher local mode, clock x${clock.speed}, simulated time ${new Date(clock.now()).toISOString()}  (logs: ${LOG_FILE}, Ctrl-C to stop)`;
-    out(`\x1b[H\x1b[J${header}\n\n${renderTable([...rows.values()], clock.now())}\n`);
+    out(`\x1b[H\x1b[J${header}\n\n${renderTable([...rows.values()], clock.now())}\n\n${TABLE_LEGEND}\n`);
   };
   const drawTimer = setInterval(draw, 250);
 
@@ -173,8 +235,9 @@ async function main(): Promise<number> {
   if (process.env.LOCAL_MODE_SECRETS_FILE)
     writeFileSync(process.env.LOCAL_MODE_SECRETS_FILE, JSON.stringify(sensitiveValues()));
   clearLocalState();
+  clearForcedRefreshes();
   await stopWorld();
-  out(`\n${renderTable([...rows.values()], clock.now())}\n`);
+  out(`\n${renderTable([...rows.values()], clock.now())}\n${TABLE_LEGEND}\n`);
   const neverRefreshed = [...rows.values()].filter((row) => row.refreshes === 0);
   if (neverRefreshed.length > 0) {
     out(`no token was published for: ${neverRefreshed.map((row) => row.source).join(', ')}\n`);

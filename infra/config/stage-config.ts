@@ -6,8 +6,12 @@ export type ProviderEnvironment = 'sandbox' | 'production';
 export type SecretReference =
   | { name: string }
   | { arn: string }
-  /** Create an empty placeholder secret (named `<secretPrefix>/<source id>`) to fill in after the first deploy. */
-  | { create: true };
+  /**
+   * Create an empty placeholder secret (named `<secretPrefix>/<source id>`) to fill in after the first
+   * deploy. Until `filled: true` is added (and deployed), the source's schedule is disabled and none of
+   * its alarms notify anyone: an empty secret pages no one (docs/runbook.md, "Placeholder secrets").
+   */
+  | { create: true; filled?: boolean };
 
 export interface StageSource {
   id: string;
@@ -39,6 +43,19 @@ export interface StageConfig {
   alarmEmail?: string;
   /** Send alarms to an existing topic instead of creating one. */
   alarmTopicArn?: string;
+  /**
+   * `'none'`: deploy knowing that the alarms notify no one (a sandbox account). Without it, a stage with
+   * neither `alarmEmail` nor `alarmTopicArn` fails synth.
+   */
+  alarmDestination?: 'none';
+  /**
+   * The stage is an example: placeholder hosts (`.invalid`, `.example`, `example.com`) are reported at
+   * synth as information instead of failing it, and the template carries a CloudFormation rule that
+   * refuses every deploy. Remove it once the placeholders are replaced.
+   */
+  example?: boolean;
+  /** Landing-zone requirements of the target account. */
+  landingZone?: LandingZone;
   sources: StageSource[];
   /** For fleets: grant the refresher every secret whose name starts with this, instead of each secret by ARN. */
   secretNamePrefix?: string;
@@ -46,4 +63,16 @@ export interface StageConfig {
   perSourceAlarms?: boolean;
   /** Deploy the example consumer function, granted this source's token. */
   exampleConsumerSourceId?: string;
+}
+
+/** What enterprise landing zones commonly require of every stack deployed into them. */
+export interface LandingZone {
+  /** ARN of the IAM permissions boundary every role of the stage must carry. */
+  permissionsBoundaryArn?: string;
+  /** Path of every IAM role of the stage, such as `/workloads/token-refresher/`. */
+  rolePath?: string;
+  /** Tags put on every resource of the stage (and its nested stacks). */
+  tags?: Record<string, string>;
+  /** The CDK bootstrap qualifier of the target account (`cdk bootstrap --qualifier`). */
+  qualifier?: string;
 }

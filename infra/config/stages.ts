@@ -5,12 +5,15 @@ import type { StageConfig } from './stage-config.ts';
  * stages or endpoints; `npx cdk synth` checks every stage and says what to fix.
  *
  * Papaya's hosts are handed out by Papaya's integration support (sandbox and
- * production differ, with separate keys): the `.invalid` hosts below are
- * placeholders to replace before deploying.
+ * production differ, with separate keys): the `.invalid` hosts and the
+ * example.com addresses below are placeholders. Both stages are therefore
+ * marked `example: true`: they synthesize, but CloudFormation refuses to deploy
+ * them. Replace the placeholders, then remove `example: true`.
  */
 export const stages: StageConfig[] = [
   {
     name: 'dev',
+    example: true,
     alarmEmail: 'platform-alerts@example.com',
     endpoints: {
       papaya: { sandbox: 'https://papaya-sandbox-api.invalid/api' },
@@ -29,6 +32,7 @@ export const stages: StageConfig[] = [
   },
   {
     name: 'prod',
+    example: true,
     alarmEmail: 'platform-oncall@example.com',
     endpoints: {
       papaya: { production: 'https://papaya-production-api.invalid/api' },

@@ -27,6 +27,7 @@ import {
   handleDeploymentEvent,
   isDeploymentEvent,
 } from './deployment-event.ts';
+import { RunMetrics } from './run-metrics.ts';
 
 /**
  * The invocation payload (README, "Configuration contract"). All fields are
@@ -116,7 +117,13 @@ export function createRefreshHandler(options: RefreshHandlerOptions) {
     const sources = selectSources(event ?? {}, configured, providers, settings.policy);
     const remainingMs = context?.getRemainingTimeInMillis();
     const end = remainingMs === undefined ? undefined : Date.now() + remainingMs;
-    const outcomes = await refreshAll(sources, deps, {
+    const run = new RunMetrics(sources);
+    const runDeps = {
+      ...deps,
+      httpRuntime: run.instrumentHttp(deps.httpRuntime),
+      ...(deps.lock ? { lock: run.instrumentLock(deps.lock) } : {}),
+    };
+    const outcomes = await refreshAll(sources, runDeps, {
       force: event?.force === true,
       ...(end === undefined
         ? {}
@@ -128,6 +135,7 @@ export function createRefreshHandler(options: RefreshHandlerOptions) {
       else logger.info(`token ${outcome.status}`, { ...outcome });
       recordMetrics(metrics, outcome, settings.metricsPerSource);
     }
+    run.emit(metrics);
 
     const failed = outcomes.filter((outcome) => outcome.status === 'failed');
     if (failed.length > 0) throw new RefreshRunError(failed, outcomes);
@@ -172,6 +180,9 @@ function recordMetrics(metrics: Metrics, outcome: SourceOutcome, perSource: bool
   }
   emit('RefreshFailed', MetricUnit.Count, failed, false);
   if (perSource) emit('RefreshFailed', MetricUnit.Count, failed, true);
+  // The dashboard's outcome widget: refreshed and fresh runs per provider (failed ones are RefreshFailed).
+  if (outcome.status !== 'failed')
+    emit(outcome.status === 'refreshed' ? 'Refreshed' : 'Fresh', MetricUnit.Count, 1, false);
 }
 
 function selectSources(

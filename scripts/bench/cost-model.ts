@@ -15,8 +15,16 @@ export const PRICES_USD = {
   dynamodbWritePerMillion: 0.625,
   alarmPerMonth: 0.1,
   customMetricPerMonth: 0.3,
+  dashboardPerMonth: 3.0,
   logsIngestPerGb: 0.5,
 } as const;
+
+/**
+ * Per-provider series the dashboard draws besides TokenSecondsRemaining and RefreshFailed: Refreshed,
+ * Fresh, ProviderLatency, ProviderCalls, ProviderRetries, ProviderRateLimited, LockWaits
+ * (lambda/handlers/run-metrics.ts). Percentiles of a metric cost nothing extra.
+ */
+export const DASHBOARD_METRICS_PER_PROVIDER = 7;
 
 export interface MeasuredRun {
   /** Share of runs that refresh (the rest find the token fresh), from the freshness simulation. */
@@ -95,7 +103,9 @@ export function monthlyCost(scenario: Scenario): { lines: CostLine[]; total: num
     secretReads += group.count * (MONTH_MINUTES / group.periodMinutes) * group.run.refreshShare;
   }
   const alarms = 1 + scenario.providers * 2 + (scenario.perSourceAlarms ? sourceCount : 0);
-  const metrics = scenario.providers * 2 + (scenario.perSourceAlarms ? sourceCount * 2 : 0);
+  const metrics =
+    scenario.providers * (2 + DASHBOARD_METRICS_PER_PROVIDER) +
+    (scenario.perSourceAlarms ? sourceCount * 2 : 0);
   const p = PRICES_USD;
   const lines: CostLine[] = [
     {
@@ -125,6 +135,7 @@ export function monthlyCost(scenario: Scenario): { lines: CostLine[]; total: num
     },
     { item: `CloudWatch alarms (${alarms})`, usd: alarms * p.alarmPerMonth },
     { item: `CloudWatch custom metrics (${metrics})`, usd: metrics * p.customMetricPerMonth },
+    { item: 'CloudWatch dashboard (1)', usd: p.dashboardPerMonth },
     {
       item: `CloudWatch Logs ingestion (${(logBytes / 1e9).toFixed(2)} GB)`,
       usd: (logBytes / 1e9) * p.logsIngestPerGb,

@@ -3,6 +3,8 @@ export interface SourceRow {
   provider: string;
   state: string;
   expiresAt?: string;
+  /** Simulated ms of the next scheduled run. */
+  nextRunAt?: number;
   refreshes: number;
   lastResult: string;
 }
@@ -20,19 +22,24 @@ export function formatDuration(seconds: number): string {
   return `${sign}${secs}s`;
 }
 
-/** A plain-text table: source, provider, state, expires in, refreshes, last result. */
+/** A plain-text table: source, provider, state, expires in, next run, refreshes, last result; all in one clock. */
 export function renderTable(rows: SourceRow[], now: number): string {
-  const header = ['SOURCE', 'PROVIDER', 'STATE', 'EXPIRES IN', 'REFRESHES', 'LAST RESULT'];
+  const header = ['SOURCE', 'PROVIDER', 'STATE', 'EXPIRES IN', 'NEXT RUN', 'REFRESHES', 'LAST RESULT'];
   const body = rows.map((row) => [
     row.source,
     row.provider,
     row.state,
     row.expiresAt ? formatDuration((Date.parse(row.expiresAt) - now) / 1000) : '-',
+    row.nextRunAt === undefined ? '-' : `in ${formatDuration(Math.max(0, (row.nextRunAt - now) / 1000))}`,
     String(row.refreshes),
     row.lastResult,
   ]);
   return renderColumns(header, body);
 }
+
+/** One line under the table saying what its words mean. */
+export const TABLE_LEGEND =
+  'STATE: last outcome (refreshed = new token published, fresh = token still valid so nothing done, failed = see LAST RESULT and docs/runbook.md); (forced) = npm run refresh; every time is in the clock of the header';
 
 /** Left-aligned columns two spaces apart, header first. */
 export function renderColumns(header: string[], rows: string[][]): string {

@@ -11,7 +11,18 @@ import { leaseKey } from '../../lambda/refresh/refresh-source.ts';
 import { parsePublishedToken } from '../../lambda/token-contract.ts';
 import { formatDuration, renderColumns } from '../local/status-table.ts';
 import { isMainModule } from '../main-module.ts';
-import { OpsError, type OpsSource, type OpsTarget, resolveTarget } from './target.ts';
+import { parseCommandLine } from './cli.ts';
+import { awsProblem, OpsError, type OpsSource, type OpsTarget, resolveTarget } from './target.ts';
+
+const USAGE = `
+npm run status [-- --help]      (STAGE=<stage> npm run status for a deployed stage)
+
+Every source's published token: source, provider, expires in, age, parameter
+version, last refresh result, and a warning for a token near expiry. Talks to a
+running \`npm start\` (local mode, simulated clock), or to a deployed stage with
+STAGE=<stage> and AWS credentials (STAGE=prod npm run status).
+Exit code 1 when a token is missing or expired, or nothing is reachable.
+`;
 
 export interface StatusRow {
   source: string;
@@ -36,8 +47,13 @@ async function statusOf(target: OpsTarget, source: OpsSource): Promise<StatusRow
       new GetParameterCommand({ Name: source.parameterName, WithDecryption: true }),
     ));
   } catch (error) {
-    const name = (error as Error).name;
-    if (name !== 'ParameterNotFound') throw new OpsError(`cannot read ${source.parameterName}: ${name}`);
+    if ((error as Error).name !== 'ParameterNotFound') {
+      throw awsProblem(
+        error,
+        `read parameter ${source.parameterName} (source ${source.id})`,
+        'ssm:GetParameter on it and kms:Decrypt on its key',
+      );
+    }
   }
   const token = parameter?.Value ? parsePublishedToken(parameter.Value) : undefined;
   if (!token) {
@@ -79,7 +95,7 @@ async function lastRun(target: OpsTarget, key: string): Promise<string> {
     const result = Item.lastResult?.S ?? '-';
     const code = Item.lastCode?.S && Item.lastCode.S !== '-' ? ` (${Item.lastCode.S})` : '';
     const at = Number(Item.lastRunAt?.N ?? 0);
-    return at ? `${result}${code}, ${formatDuration((Date.now() - at) / 1000)} ago` : result;
+    return at ? `${result}${code}, ${formatDuration(target.elapsedSeconds(at))} ago` : result;
   } catch {
     return '-';
   }
@@ -101,6 +117,7 @@ export function renderStatus(rows: StatusRow[]): string {
 
 if (isMainModule(import.meta.url)) {
   try {
+    parseCommandLine('npm run status', USAGE, {});
     const target = await resolveTarget();
     const rows = await collectStatus(target);
     process.stdout.write(`${target.description}\n\n${renderStatus(rows)}\n`);
@@ -108,7 +125,7 @@ if (isMainModule(import.meta.url)) {
       process.exitCode = 1;
   } catch (error) {
     process.stderr.write(
-      `npm run status: ${error instanceof OpsError ? error.message : (error as Error).name}\n`,
+      `npm run status: ${error instanceof OpsError ? error.message : `unexpected ${(error as Error).name}`}\n`,
     );
     process.exitCode = 1;
   }

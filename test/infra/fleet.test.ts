@@ -8,6 +8,7 @@ const FLEET_SIZE = 1000;
 
 const fleet: StageConfig = {
   name: 'fleet',
+  alarmDestination: 'none',
   secretNamePrefix: 'token-refresher/fleet/',
   sources: Array.from({ length: FLEET_SIZE }, (_, index) => ({
     id: `merchant-${String(index + 1).padStart(4, '0')}`,

@@ -18,6 +18,8 @@ export function synthStage(stage: StageConfig): { stack: TokenRefresherStack; te
 
 export const baseStage: StageConfig = {
   name: 'test',
+  // Its hosts and address are placeholders (papaya.example, example.com).
+  example: true,
   endpoints: { papaya: { production: 'https://papaya.example/api' } },
   alarmEmail: 'oncall@example.com',
   sources: [

@@ -282,7 +282,7 @@ describe('synth-time validation says what to change', () => {
         ...baseStage,
         sources: [{ ...cashIn, schedule: { periodMinutes: 5, refreshThresholdMinutes: 10 } }],
       },
-      /stage "test": TokenRefresher source "cash-in": a 5 min period with a 600 s threshold lets the token expire after one failed run \(needs threshold >= 2 x period \+ 30 s run timeout \+ 60 s consumer margin = 690 s\): shorten the period to 4 min or less/,
+      /stage "test", source "cash-in", field "schedule.periodMinutes": a 5 min period with a 10 min threshold lets the token expire after one failed run \(needs threshold >= 2 x period \+ 0.5 min run timeout \+ 1 min consumer margin = 11.5 min, and the token lives 15 min\): shorten the period to 4 min or less, or raise the threshold to 12 min/,
     );
   });
 
@@ -292,19 +292,19 @@ describe('synth-time validation says what to change', () => {
         ...baseStage,
         sources: [{ ...cashIn, schedule: { periodMinutes: 1, refreshThresholdMinutes: 15 } }],
       },
-      /"cash-in": field "refreshThresholdSeconds" \(900\) must be below the paypack token lifetime of 900 s/,
+      /"cash-in", field "schedule.refreshThresholdMinutes": the refresh threshold \(15 min\) must be below the token lifetime \(15 min\)/,
     );
   });
 
   it('rejects a Papaya source without an endpoint for its environment', () => {
     reject(
       { ...baseStage, endpoints: {} },
-      /source "payroll": no production endpoint for papaya; set endpoints.papaya.production/,
+      /source "payroll", field "endpoints.papaya.production": is required/,
     );
   });
 
   it('rejects a bad source id and a duplicate id', () => {
-    reject({ ...baseStage, sources: [{ ...cashIn, id: 'has space' }] }, /field "id" must be 1-64 letters/);
+    reject({ ...baseStage, sources: [{ ...cashIn, id: 'has space' }] }, /field "id": must be 1-64 letters/);
     reject(
       { ...baseStage, sources: [cashIn, cashIn] },
       /stage "test": source id "cash-in" is used twice; give each source its own id/,
@@ -314,7 +314,7 @@ describe('synth-time validation says what to change', () => {
   it('rejects an http endpoint', () => {
     reject(
       { ...baseStage, endpoints: { papaya: { production: 'http://papaya.example' } } },
-      /"payroll": field "baseUrl" must use https/,
+      /field "endpoints.papaya.production": must be an https URL/,
     );
   });
 });

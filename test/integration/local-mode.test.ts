@@ -27,6 +27,23 @@ function runLocalMode(
   });
 }
 
+describe('npm start flags', () => {
+  it('--help prints the usage; an unknown flag lists the valid ones; --speed is bounded', async () => {
+    const help = await runLocalMode(['--help'], {});
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /^npm start -- \[--speed <n>\]/);
+    const wrong = await runLocalMode(['--sped', '10'], {});
+    assert.equal(wrong.code, 1);
+    assert.equal(
+      wrong.stderr,
+      'npm start failed: unknown option --sped; valid options: --duration <value>, --speed <value>, --config <value>, --help (npm start -- --help)\n',
+    );
+    const fast = await runLocalMode(['--speed', '601'], {});
+    assert.equal(fast.code, 1);
+    assert.match(fast.stderr, /--speed must be between 1 and 600/);
+  });
+});
+
 describe('npm start (local mode on its embedded default)', () => {
   it('refreshes both demo sources repeatedly with the real handler, and logs no secret or token', async () => {
     const stateDir = mkdtempSync(join(tmpdir(), 'local-mode-'));
@@ -43,7 +60,13 @@ describe('npm start (local mode on its embedded default)', () => {
         .filter((line) => new RegExp(`^\\S+ ${source} refreshed expires `).test(line));
       assert.ok(refreshes.length >= 2, `${source} refreshed ${refreshes.length} times:\n${stdout}`);
     }
-    assert.match(stdout, /SOURCE\s+PROVIDER\s+STATE\s+EXPIRES IN\s+REFRESHES\s+LAST RESULT/);
+    assert.match(stdout, /SOURCE\s+PROVIDER\s+STATE\s+EXPIRES IN\s+NEXT RUN\s+REFRESHES\s+LAST RESULT/);
+    assert.match(
+      stdout,
+      /^demo-paypack\s+paypack\s+\w+\s+\S+\s+in (\d+m)?\d+s\s+\d+/m,
+      'next run in simulated time',
+    );
+    assert.match(stdout, /^STATE: last outcome \(refreshed = new token published/m, 'a one-line legend');
     const log = readFileSync(join(stateDir, 'refresher.log'), 'utf8');
     assert.match(log, /"message": "token refreshed"/);
     const secrets = JSON.parse(readFileSync(secretsFile, 'utf8')) as string[];

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -57,7 +57,10 @@ describe('npm run status / npm run refresh against a running npm start', () => {
   it('shows every source with expiry, age, version and last result', () => {
     const status = runOps('status', [], { LOCAL_STATE_DIR: stateDir });
     assert.equal(status.status, 0, status.stderr);
-    assert.match(status.stdout, /^local mode \(pid \d+, AWS emulator http:\/\/127\.0\.0\.1:\d+, clock ×60\)/);
+    assert.match(
+      status.stdout,
+      /^local mode \(pid \d+, AWS emulator http:\/\/127\.0\.0\.1:\d+, clock ×60\): every time below is simulated/,
+    );
     assert.match(status.stdout, /SOURCE\s+PROVIDER\s+EXPIRES IN\s+AGE\s+VERSION\s+LAST REFRESH\s+WARNING/);
     const papaya = rowOf(status.stdout, 'demo-papaya');
     assert.equal(papaya[1], 'papaya');
@@ -78,11 +81,52 @@ describe('npm run status / npm run refresh against a running npm start', () => {
     assert.ok(after > before, `version ${before} -> ${after}`);
   });
 
+  it("shows the forced refresh in the running npm start's table", async () => {
+    const deadline = Date.now() + 10_000;
+    while (!/ demo-papaya (refreshed|fresh) \(forced\) expires /.test(screen)) {
+      assert.ok(Date.now() < deadline, `no forced refresh in the live output:\n${screen}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  });
+
+  it('reports an undeployed stack by name, with what to do', () => {
+    const { awsEndpoint } = JSON.parse(readFileSync(join(stateDir, 'state.json'), 'utf8'));
+    const refresh = runOps('refresh', ['paypack-cashin'], {
+      STAGE: 'dev',
+      AWS_ENDPOINT_URL: awsEndpoint,
+      AWS_REGION: 'eu-west-1',
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+    });
+    assert.equal(refresh.status, 1);
+    assert.equal(
+      refresh.stderr.split('\n').at(-2),
+      'npm run refresh: stack TokenRefresher-dev in eu-west-1 does not exist: deploy it (npx cdk deploy TokenRefresher-dev), or set AWS_REGION to the region it is in',
+    );
+  });
+
   it('names the sources it knows when asked for another', () => {
     const refresh = runOps('refresh', ['nope'], { LOCAL_STATE_DIR: stateDir });
     assert.equal(refresh.status, 1);
     assert.match(refresh.stderr, /no source "nope" in local mode \(sources: demo-paypack, demo-papaya\)/);
   });
+});
+
+describe('ops commands explain themselves', () => {
+  for (const script of ['status', 'refresh']) {
+    it(`npm run ${script} -- --help prints its usage; an unknown flag lists the valid ones`, () => {
+      const help = runOps(script, ['--help'], {});
+      assert.equal(help.status, 0, help.stderr);
+      assert.match(help.stdout, new RegExp(`^npm run ${script} `));
+      assert.match(help.stdout, /STAGE=<stage>/);
+      const wrong = runOps(script, ['--sauce'], {});
+      assert.equal(wrong.status, 1);
+      assert.equal(
+        wrong.stderr,
+        `npm run ${script}: unknown option --sauce; valid options: --help (npm run ${script} -- --help)\n`,
+      );
+    });
+  }
 });
 
 describe('ops commands with nothing to talk to', () => {
