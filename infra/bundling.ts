@@ -2,6 +2,7 @@
 export const HANDLER_ENTRIES = {
   paypack: 'lambda/handlers/paypack.ts',
   papaya: 'lambda/handlers/papaya.ts',
+  oauth2: 'lambda/handlers/oauth2.ts',
 } as const;
 
 export const CONSUMER_EXAMPLE_ENTRY = 'lambda/consumer/example-consumer.ts';

@@ -7,7 +7,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { DEFAULT_SCHEDULES } from '../infra/token-refresher.ts';
+import { defaultSchedule } from '../infra/token-refresher.ts';
 import {
   type Outage,
   SimulatedNow,
@@ -33,7 +33,7 @@ const reports: SimulationReport[] = [];
 const started = Date.now();
 try {
   for (const provider of ['paypack', 'papaya'] as const) {
-    const schedule = DEFAULT_SCHEDULES[provider];
+    const schedule = defaultSchedule(provider, undefined);
     reports.push(
       await simulateFreshness(
         world,

@@ -39,8 +39,8 @@ export interface ProviderRequest {
   method: 'GET' | 'POST';
   url: URL;
   body?: unknown;
-  /** Sent as application/x-www-form-urlencoded instead of a JSON body (OAuth 2.0 token endpoints). */
-  form?: Readonly<Record<string, string>>;
+  /** Sent as application/x-www-form-urlencoded instead of a JSON body (OAuth 2.0 token endpoints); names may repeat. */
+  form?: ReadonlyArray<readonly [string, string]>;
   /** Extra headers, e.g. HTTP Basic client authentication; never logged. */
   headers?: Readonly<Record<string, string>>;
   /** Non-2xx statuses returned to the provider, which explains them itself (e.g. OAuth 2.0 error bodies). */
@@ -283,7 +283,10 @@ function contentType(request: ProviderRequest): Record<string, string> {
 }
 
 function encodeBody(request: ProviderRequest): string | undefined {
-  if (request.form !== undefined) return new URLSearchParams(request.form).toString();
+  if (request.form !== undefined)
+    return new URLSearchParams(
+      request.form.map(([name, value]): [string, string] => [name, value]),
+    ).toString();
   return request.body === undefined ? undefined : JSON.stringify(request.body);
 }
 

@@ -33,7 +33,7 @@ export const MIN_USEFUL_LIFETIME_SECONDS = 30;
  * the providers do not all publish their signing keys.
  */
 export function settleExpiry(facts: TokenFacts): { expiresAt: Date; issuedAt: Date } {
-  const { sourceId, provider, token, now } = facts;
+  const { sourceId, provider, now } = facts;
   const claims = decodeClaims(facts);
   const jwtExpiresAt = claimDate(claims.exp, 'exp', facts);
   const reported = facts.reportedExpiresAt;

@@ -7,8 +7,7 @@ import { parsePublishedToken, serializePublishedToken } from '../../lambda/token
 import { findLeaks } from '../support/capture.ts';
 
 const NOW = Date.parse('2026-11-21T12:00:00Z');
-const rawJwt = (payload: string) =>
-  `eyJhbGciOiJSUzI1NiJ9.${Buffer.from(payload).toString('base64url')}.c2ln`;
+const rawJwt = (payload: string) => `eyJhbGciOiJSUzI1NiJ9.${Buffer.from(payload).toString('base64url')}.c2ln`;
 const jwt = (claims: Record<string, unknown>) => rawJwt(JSON.stringify(claims));
 
 function settle(
@@ -112,13 +111,13 @@ describe('settleExpiry', () => {
 });
 
 describe('settleExpiry for providers whose tokens may be opaque', () => {
-  it('takes an opaque token\'s expiry from the response and its issue time from now', () => {
+  it("takes an opaque token's expiry from the response and its issue time from now", () => {
     const settled = settle('opaque.token-value', new Date(NOW + 300_000), 86_400, 'opaque-or-jwt');
     assert.equal(settled.expiresAt.getTime(), NOW + 300_000);
     assert.equal(settled.issuedAt.getTime(), NOW);
   });
 
-  it('still cross-checks a JWT\'s exp, the earlier winning', () => {
+  it("still cross-checks a JWT's exp, the earlier winning", () => {
     const exp = NOW / 1000 + 120;
     const settled = settle(jwt({ exp }), new Date(NOW + 300_000), 86_400, 'opaque-or-jwt');
     assert.equal(settled.expiresAt.getTime(), NOW + 120_000);
