@@ -241,6 +241,7 @@ describe('OAuth2Provider errors (RFC 6749 §5.2)', () => {
     assert.doesNotMatch(error.message, /was wrong|client one|s3cr/);
     const registered = endpoint({ status: 401, body: { error: 'invalid_client', error_description: echo } });
     const second = await issue(registered.http).catch((caught: unknown) => caught as ProviderError);
+    assert.ok(second instanceof ProviderError);
     assert.doesNotMatch(second.message, /was wrong/);
     assert.equal(second.isAuthFailure, true);
   });
@@ -306,7 +307,7 @@ describe('OAuth2Provider options', () => {
     refused({ ...ok, resource: 'not a uri' }, /resource/);
     refused({ ...ok, resource: 'https://api.example/#frag' }, /resource/);
     refused({ ...ok, clientAuthentication: 'private_key_jwt' }, /clientAuthentication/);
-    refused({ ...ok, expectedLifetimeSeconds: 1e400 }, /expectedLifetimeSeconds/);
+    refused({ ...ok, expectedLifetimeSeconds: Number.POSITIVE_INFINITY }, /expectedLifetimeSeconds/);
     refused({ ...ok, defaultLifetimeSeconds: 10 }, /defaultLifetimeSeconds/);
     refused({ ...ok, refreshEvery: 1 }, /refreshEvery/);
   });
