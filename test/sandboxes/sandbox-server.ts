@@ -29,7 +29,11 @@ export interface JsonReply {
   headers?: Record<string, string>;
 }
 
-export type RouteHandler = (request: { body: unknown; params: string[] }) => JsonReply | Promise<JsonReply>;
+export type RouteHandler = (request: {
+  body: unknown;
+  params: string[];
+  headers: IncomingMessage['headers'];
+}) => JsonReply | Promise<JsonReply>;
 
 interface RouteDefinition {
   name: string;
@@ -125,12 +129,22 @@ export class SandboxServer {
     }
     let body: unknown;
     try {
-      body = bodyText ? JSON.parse(bodyText) : undefined;
+      // OAuth 2.0 token endpoints take form bodies; the handler sees them as a plain object.
+      const isForm = req.headers['content-type']?.startsWith('application/x-www-form-urlencoded');
+      body = isForm
+        ? Object.fromEntries(new URLSearchParams(bodyText))
+        : bodyText
+          ? JSON.parse(bodyText)
+          : undefined;
     } catch {
       body = Symbol.for('unparseable');
     }
     const params = path.match(route.pattern)?.slice(1) ?? [];
-    const reply = await route.handle({ body, params: params.map((param) => decodeURIComponent(param)) });
+    const reply = await route.handle({
+      body,
+      params: params.map((param) => decodeURIComponent(param)),
+      headers: req.headers,
+    });
     if (fault?.kind === 'handle-then-drop') {
       this.calls.push({ route: route.name, at: this.#now(), status: 0 });
       res.socket?.destroy();
