@@ -47,6 +47,17 @@ describe('oauth2 sources in the CDK construct', () => {
     );
   });
 
+  it('derives a period of a quarter of the life (1 to 60 min) and a threshold of half, raised as the rule needs', () => {
+    const plan = (lifetimeSeconds: number) => {
+      const schedule = scheduleForLifetime(lifetimeSeconds);
+      return [schedule.period.toMinutes(), schedule.refreshThreshold.toSeconds()];
+    };
+    assert.deepEqual(plan(300), [1, 210]);
+    assert.deepEqual(plan(3600), [15, 1890]);
+    assert.deepEqual(plan(32_400), [60, 16_200]);
+    assert.deepEqual(plan(86_400), [60, 43_200]);
+  });
+
   it('gives every plausible life a schedule that bridges one failed run', () => {
     for (const lifetimeSeconds of [240, 300, 600, 900, 3600, 7200, 32_400, 86_400, 604_800]) {
       const schedule = scheduleForLifetime(lifetimeSeconds);

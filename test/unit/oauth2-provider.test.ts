@@ -201,6 +201,25 @@ describe('OAuth2Provider expiry', () => {
     assert.deepEqual((await issue(onTime.http)).notes, []);
   });
 
+  it('publishes a token without token_type as Bearer, with a note', async () => {
+    const { http } = endpoint({ body: { access_token: 'o', expires_in: 300 } });
+    const { issued, notes } = await issue(http);
+    assert.equal(issued.token, 'o');
+    assert.deepEqual(
+      notes.map((note) => note.message),
+      ['token response has no token_type; publishing as Bearer'],
+    );
+  });
+
+  it('ignores a refresh token in the answer: nothing kept, and registered as sensitive', async () => {
+    const body = { access_token: 'o', token_type: 'Bearer', expires_in: 300, refresh_token: 'rt-1' };
+    const { http } = endpoint({ body });
+    const { issued, sensitive } = await issue(http);
+    assert.equal(issued.privateState, undefined);
+    assert.equal(provider.usesPrivateState, false);
+    assert.ok(sensitive.includes('rt-1'));
+  });
+
   it('refuses a token_type other than Bearer', async () => {
     const { http } = endpoint({ body: { access_token: 'o', token_type: 'DPoP', expires_in: 300 } });
     await assert.rejects(issue(http), rejection('PROVIDER_BAD_RESPONSE', /other than Bearer/));
@@ -292,7 +311,16 @@ describe('OAuth2Provider options', () => {
   });
 
   it('refuses extra parameters that would override the grant or the credentials', () => {
-    for (const name of ['grant_type', 'client_id', 'client_secret', 'scope', 'resource', 'audience']) {
+    for (const name of [
+      'grant_type',
+      'client_id',
+      'client_secret',
+      'client_assertion',
+      'client_assertion_type',
+      'scope',
+      'resource',
+      'audience',
+    ]) {
       refused(
         { tokenUrl: '/t', expectedLifetimeSeconds: 300, extraParameters: { [name]: 'x' } },
         /extraParameters" .*must not set/,
@@ -310,5 +338,14 @@ describe('OAuth2Provider options', () => {
     refused({ ...ok, expectedLifetimeSeconds: Number.POSITIVE_INFINITY }, /expectedLifetimeSeconds/);
     refused({ ...ok, defaultLifetimeSeconds: 10 }, /defaultLifetimeSeconds/);
     refused({ ...ok, refreshEvery: 1 }, /refreshEvery/);
+    const many = (count: number) => Array.from({ length: count }, (_, index) => index);
+    refused({ ...ok, resource: many(11).map((index) => `https://api.example/${index}`) }, /resource/);
+    assert.ok(resolve({ ...ok, resource: many(10).map((index) => `https://api.example/${index}`) }));
+    refused(
+      { ...ok, extraParameters: Object.fromEntries(many(21).map((index) => [`p${index}`, 'x'])) },
+      /at most 20/,
+    );
+    assert.ok(resolve({ ...ok, expectedLifetimeSeconds: 604_800 }));
+    refused({ ...ok, expectedLifetimeSeconds: 604_801 }, /expectedLifetimeSeconds/);
   });
 });
