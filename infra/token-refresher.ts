@@ -14,7 +14,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import * as v from 'valibot';
-import { resolveSource, type SourceDefinition } from '../lambda/config/source-config.ts';
+import { resolveSource, type SourceDefinition, sourceProfile } from '../lambda/config/source-config.ts';
 import { type ProviderName, providerFactories } from '../lambda/providers/index.ts';
 import type { AnyTokenProvider } from '../lambda/providers/provider.ts';
 import { ESBUILD_TARGET, ESM_REQUIRE_BANNER, HANDLER_ENTRIES } from './bundling.ts';
@@ -215,14 +215,10 @@ export class TokenRefresher extends Construct {
     const perSourceAlarms = props.perSourceAlarms ?? props.sources.length <= 50;
     for (const [provider, sources] of definitions) {
       const allowedBaseUrls = [...new Set(sources.map((definition) => definition.baseUrl))];
-      const fn = this.#createFunction(
-        provider,
-        props,
-        timeout,
-        allowedBaseUrls,
-        perSourceAlarms,
-        this.#secretsPinning(sources, props.secretNamePrefix),
-      );
+      const fn = this.#createFunction(provider, props, timeout, allowedBaseUrls, perSourceAlarms, {
+        ...this.#secretsPinning(sources, props.secretNamePrefix),
+        ...pinnedProfiles(sources),
+      });
       this.functions[provider] = fn;
       alarms.watchFunction(provider, fn);
       const shardSources = sources.map((definition) => {
@@ -515,8 +511,6 @@ export class TokenRefresher extends Construct {
       environment: {
         REFRESHER_DEPLOYMENT: props.deploymentName ?? Stack.of(this).stackName,
         REFRESHER_LOCK_TABLE: this.lockTable.tableName,
-        // A lease must outlive the run that holds it.
-        REFRESHER_LOCK_LEASE_MS: String(timeout.toMilliseconds() + 30_000),
         // Pinned here so a source definition in an invocation event cannot send credentials elsewhere
         // or write outside this deployment's paths.
         REFRESHER_ALLOWED_BASE_URLS: JSON.stringify(allowedBaseUrls),
@@ -597,6 +591,25 @@ export class TokenRefresher extends Construct {
     );
     return providerFramework.serviceToken;
   }
+}
+
+/**
+ * The distinct tunable parts (threshold, options, http, probe) of a function's
+ * sources: an invocation event's definition must match one of them exactly.
+ */
+function pinnedProfiles(sources: SourceDefinition[]): Record<string, string> {
+  const profiles = new Map<string, Record<string, unknown>>();
+  for (const { refreshThresholdSeconds, options, http, probe } of sources) {
+    const profile = { refreshThresholdSeconds, options, http, probe };
+    profiles.set(sourceProfile(profile), profile);
+  }
+  const json = JSON.stringify([...profiles.values()]);
+  if (json.length > 2_000) {
+    throw new Error(
+      `TokenRefresher: the sources of one provider have ${profiles.size} different combinations of schedule threshold and options, too many to pin in the function environment; give sources of one provider the same settings`,
+    );
+  }
+  return { REFRESHER_PINNED_PROFILES: json };
 }
 
 function parameterArn(scope: Construct, name: string): string {

@@ -45,6 +45,8 @@ export interface ProviderRequest {
   headers?: Readonly<Record<string, string>>;
   /** Non-2xx statuses returned to the provider, which explains them itself (e.g. OAuth 2.0 error bodies). */
   answerStatuses?: readonly number[];
+  /** Sent as `Authorization: Bearer …` (a probe of a new token); never logged. */
+  bearerToken?: string;
   /** False for calls that must not be repeated, such as presenting a single-use refresh token. */
   retry: boolean;
 }
@@ -146,7 +148,12 @@ export class ProviderHttpClient {
     try {
       const response = await runtime.fetch(request.url, {
         method: request.method,
-        headers: { Accept: 'application/json', ...contentType(request), ...request.headers },
+        headers: {
+          Accept: 'application/json',
+          ...contentType(request),
+          ...(request.bearerToken === undefined ? {} : { Authorization: `Bearer ${request.bearerToken}` }),
+          ...request.headers,
+        },
         body: encodeBody(request),
         // A redirect could lead credentials elsewhere (or to plain http): refused, never followed.
         redirect: 'manual',

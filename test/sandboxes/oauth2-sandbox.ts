@@ -30,7 +30,7 @@ export class OAuth2Sandbox {
     this.#limiter = new RateLimiter(options.rateLimitPerMinute ?? 300);
     this.server = new SandboxServer(() => ({ status: 404, body: { error: 'not_found' } }), this.#now);
     this.server.route('token', 'POST', /^\/oauth\/token$/, ({ body, headers }) =>
-      this.#token(body, headers.authorization),
+      this.#token(body, typeof headers.authorization === 'string' ? headers.authorization : undefined),
     );
   }
 

@@ -32,7 +32,7 @@ export interface JsonReply {
 export type RouteHandler = (request: {
   body: unknown;
   params: string[];
-  headers: IncomingMessage['headers'];
+  headers: Record<string, string | string[] | undefined>;
 }) => JsonReply | Promise<JsonReply>;
 
 interface RouteDefinition {
