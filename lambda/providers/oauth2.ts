@@ -69,6 +69,13 @@ const optionsSchema = v.strictObject({
   expectedLifetimeSeconds: lifetime,
   /** Taken as the lifetime when the server omits `expires_in` and the token carries no `exp`. */
   defaultLifetimeSeconds: v.optional(lifetime),
+  /** Opt-in: a harmless GET under the base URL that a new token must pass before it is published. */
+  probePath: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^\/[\w.~/-]*(\?[\w.~=&-]*)?$/, 'must be a path under the base URL, e.g. /v1/identity/me'),
+    ),
+  ),
 });
 
 type OAuth2Credentials = v.InferOutput<typeof credentialsSchema>;
@@ -126,6 +133,10 @@ export class OAuth2Provider implements TokenProvider<OAuth2Credentials, OAuth2Op
 
   defaultRefreshThresholdSeconds(options: OAuth2Options): number {
     return Math.floor(options.expectedLifetimeSeconds / 2);
+  }
+
+  probePath(options: OAuth2Options): string | undefined {
+    return options.probePath;
   }
 
   sourceProblem(baseUrl: string, options: OAuth2Options): string | undefined {

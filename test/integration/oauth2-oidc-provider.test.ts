@@ -211,6 +211,25 @@ describe('oauth2 provider against oidc-provider (client credentials)', () => {
     assert.match(outcome.error.message, /HTTP 400 with error "invalid_target"$/);
   });
 
+  it('probes a new token on the opt-in probePath and refuses to publish one the API rejects', async () => {
+    // The fault-injecting OAuth 2.0 sandbox: oidc-provider has no resource endpoint to probe.
+    const options = { tokenUrl: '/oauth/token', expectedLifetimeSeconds: 300, probePath: '/v1/me' };
+    const definition = await world.oauth2Source({ options });
+    const invoke = world.handler();
+    const probes = () => world.oauth2.server.callsTo('me').map((call) => call.status);
+    assert.equal((await invoke({ sources: [definition] })).outcomes[0]?.status, 'refreshed');
+    assert.deepEqual(probes(), [200]);
+    const lastGood = await readParameter(world.aws.ssm, definition.parameterName);
+    world.oauth2.server.inject('me', { kind: 'status', status: 401, body: { error: 'invalid_token' } }, 1);
+    const error = await failedRun(invoke({ sources: [definition], force: true }));
+    const outcome = error.outcomes[0];
+    assert.ok(outcome?.status === 'failed');
+    assert.equal(outcome.error.code, 'PROVIDER_TOKEN_REJECTED');
+    assert.deepEqual(await readParameter(world.aws.ssm, definition.parameterName), lastGood);
+    await invoke({ sources: [await world.oauth2Source()] });
+    assert.equal(probes().length, 2, 'no probe without probePath');
+  });
+
   it('warns when the server grants a shorter life than the source states', async () => {
     const definition = await source('client_secret_basic', OPAQUE_RESOURCE, { expectedLifetimeSeconds: 900 });
     await handler()({ sources: [definition] });

@@ -32,6 +32,12 @@ export class OAuth2Sandbox {
     this.server.route('token', 'POST', /^\/oauth\/token$/, ({ body, headers }) =>
       this.#token(body, typeof headers.authorization === 'string' ? headers.authorization : undefined),
     );
+    // A resource endpoint on the same host, for the opt-in probe before publishing.
+    this.server.route('me', 'GET', /^\/v1\/me$/, async ({ headers }) => {
+      const bearer = /^Bearer (.+)$/.exec(String(headers.authorization ?? ''))?.[1];
+      if (!bearer || !(await this.isLive(bearer))) return oauthError(401, 'invalid_token');
+      return { status: 200, body: { ok: true } };
+    });
   }
 
   addClient(clientId: string, clientSecret: string): void {
