@@ -26,7 +26,10 @@ describe('oauth2 sources in the CDK construct', () => {
       ([, resource]) => resource.Properties as Json,
     );
     assert.equal(schedule?.ScheduleExpression, 'rate(1 minute)');
-    assert.match(JSON.stringify((schedule?.Target as Json).Input), /\\"refreshThresholdSeconds\\":210/);
+    assert.match(
+      JSON.stringify((schedule?.Target as Json | undefined)?.Input),
+      /\\"refreshThresholdSeconds\\":210/,
+    );
   });
 
   it('refuses an oauth2 source without its expected token life, naming the field', () => {
