@@ -21,7 +21,7 @@ import { ESBUILD_TARGET, ESM_REQUIRE_BANNER, HANDLER_ENTRIES } from './bundling.
 import { acknowledgeManagedPolicy, acknowledgeWildcardResources } from './nag.ts';
 import { RefresherAlarms } from './refresher-alarms.ts';
 import { CONSUMER_MARGIN_SECONDS, scheduleProblem } from './schedule-policy.ts';
-import { SourceShard } from './source-shard.ts';
+import { firstRefreshBatchSize, SourceShard } from './source-shard.ts';
 
 export interface SourceSchedule {
   /** Time between runs; whole minutes. */
@@ -130,6 +130,11 @@ export interface TokenRefresherProps {
    * Default 20 (about 4,000 sources at most).
    */
   sourceShards?: number;
+  /**
+   * Paces SSM writes from each function container (REFRESHER_SSM_WRITES_PER_SECOND);
+   * deploy-time refresh batches shrink so pacing cannot starve them. Default: unpaced.
+   */
+  ssmWritesPerSecond?: number;
 }
 
 const DEFAULT_SOURCE_SHARDS = 20;
@@ -213,11 +218,15 @@ export class TokenRefresher extends Construct {
       scheduleGroupName: Names.uniqueResourceName(this, { maxLength: 64, separator: '-' }),
     });
     const perSourceAlarms = props.perSourceAlarms ?? props.sources.length <= 50;
+    const firstRefreshBatch = firstRefreshBatchSize(props.ssmWritesPerSecond, timeout.toSeconds());
     for (const [provider, sources] of definitions) {
       const allowedBaseUrls = [...new Set(sources.map((definition) => definition.baseUrl))];
       const fn = this.#createFunction(provider, props, timeout, allowedBaseUrls, perSourceAlarms, {
         ...this.#secretsPinning(sources, props.secretNamePrefix),
         ...pinnedProfiles(sources),
+        ...(props.ssmWritesPerSecond
+          ? { REFRESHER_SSM_WRITES_PER_SECOND: String(props.ssmWritesPerSecond) }
+          : {}),
       });
       this.functions[provider] = fn;
       alarms.watchFunction(provider, fn);
@@ -259,6 +268,7 @@ export class TokenRefresher extends Construct {
           serviceName: SERVICE_NAME,
           ...(serviceToken ? { firstRefreshServiceToken: serviceToken } : {}),
           ...(props.scheduleWindow ? { scheduleWindow: props.scheduleWindow } : {}),
+          firstRefreshBatch,
         });
         // One shard deploys (and refreshes its sources) at a time, sparing SSM's write throughput.
         if (previous) shard.addDependency(previous);
