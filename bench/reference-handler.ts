@@ -7,7 +7,7 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 
-const ssm = new SSMClient({});
+export const ssm = new SSMClient({});
 const secrets = new SecretsManagerClient({});
 
 export async function handler(event: {

@@ -10,7 +10,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
 import { joinUrl } from '../lambda/http/url-policy.ts';
 import type { ProviderName } from '../lambda/providers/index.ts';
-import { CONSUMER_EXAMPLE_ENTRY, ESBUILD_TARGET, ESM_REQUIRE_BANNER } from './bundling.ts';
+import { CONSUMER_EXAMPLE_ENTRY, lambdaBundling } from './bundling.ts';
 import type { StageConfig, StageSource } from './config/stage-config.ts';
 import { DEFAULT_BASE_URLS, TokenRefresher, type TokenRefresherSource } from './token-refresher.ts';
 
@@ -132,13 +132,7 @@ export class TokenRefresherStack extends Stack {
         TOKEN_PARAMETER_NAME: this.refresher.parameterName(source.id),
         PROVIDER_PROBE_URL: joinUrl(baseUrl, probePath).href,
       },
-      bundling: {
-        format: nodejs.OutputFormat.ESM,
-        minify: true,
-        target: ESBUILD_TARGET,
-        banner: ESM_REQUIRE_BANNER,
-        forceDockerBundling: false,
-      },
+      bundling: lambdaBundling({ bundleAwsSDK: false }),
     });
     logGroup.grantWrite(role);
     this.refresher.grantRead(fn, source.id);

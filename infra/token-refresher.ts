@@ -17,7 +17,7 @@ import * as v from 'valibot';
 import { resolveSource, type SourceDefinition, sourceProfile } from '../lambda/config/source-config.ts';
 import { type ProviderName, providerFactories } from '../lambda/providers/index.ts';
 import type { AnyTokenProvider } from '../lambda/providers/provider.ts';
-import { ESBUILD_TARGET, ESM_REQUIRE_BANNER, HANDLER_ENTRIES } from './bundling.ts';
+import { HANDLER_ENTRIES, lambdaBundling } from './bundling.ts';
 import { acknowledgeManagedPolicy, acknowledgeWildcardResources } from './nag.ts';
 import { RefresherAlarms } from './refresher-alarms.ts';
 import { CONSUMER_MARGIN_SECONDS, scheduleProblem } from './schedule-policy.ts';
@@ -531,14 +531,7 @@ export class TokenRefresher extends Construct {
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         POWERTOOLS_METRICS_NAMESPACE: props.metricNamespace ?? 'TokenRefresher',
       },
-      bundling: {
-        format: nodejs.OutputFormat.ESM,
-        minify: true,
-        target: ESBUILD_TARGET,
-        banner: ESM_REQUIRE_BANNER,
-        bundleAwsSDK: true,
-        forceDockerBundling: false,
-      },
+      bundling: lambdaBundling({ bundleAwsSDK: true }),
       onFailure: new destinations.SqsDestination(this.deadLetterQueue),
       retryAttempts: 1,
     });

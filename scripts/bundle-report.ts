@@ -1,13 +1,12 @@
 /**
- * `npm run bundle`: builds each handler exactly as it ships (ESM, minified, every
- * dependency bundled, the options the CDK functions use) and prints its size
- * with the largest contributors.
+ * `npm run bundle`: builds each handler exactly as it ships (infra/bundling.ts, the options the CDK
+ * functions use) and prints its size, what keeping class names costs, and the largest contributors.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build, type Metafile } from 'esbuild';
-import { ESBUILD_TARGET, ESM_REQUIRE_BANNER, HANDLER_ENTRIES } from '../infra/bundling.ts';
+import { esbuildOptions, HANDLER_ENTRIES } from '../infra/bundling.ts';
 import { isMainModule } from './main-module.ts';
 
 export interface BundleSize {
@@ -18,17 +17,15 @@ export interface BundleSize {
   packages: [string, number][];
 }
 
-export async function buildBundle(name: string, entry: string, outfile: string): Promise<BundleSize> {
+export async function buildBundle(
+  name: string,
+  entry: string,
+  outfile: string,
+  overrides: { keepNames?: boolean } = {},
+): Promise<BundleSize> {
   mkdirSync(dirname(outfile), { recursive: true });
   const result = await build({
-    entryPoints: [entry],
-    outfile,
-    bundle: true,
-    minify: true,
-    format: 'esm',
-    platform: 'node',
-    target: ESBUILD_TARGET,
-    banner: { js: ESM_REQUIRE_BANNER },
+    ...esbuildOptions(entry, outfile, overrides),
     metafile: true,
     logLevel: 'warning',
   });
@@ -69,7 +66,16 @@ export const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
 
 if (isMainModule(import.meta.url)) {
   for (const size of await measureHandlerBundles()) {
+    const withoutNames = await buildBundle(
+      size.name,
+      HANDLER_ENTRIES[size.name as keyof typeof HANDLER_ENTRIES],
+      `dist/bundles/${size.name}.no-names.mjs`,
+      { keepNames: false },
+    );
     console.log(`${size.name}: ${kib(size.bytes)} minified ESM, ${kib(size.gzipBytes)} gzipped`);
+    console.log(
+      `  keeping names costs ${kib(size.bytes - withoutNames.bytes)} (${(((size.bytes - withoutNames.bytes) / withoutNames.bytes) * 100).toFixed(1)}%)`,
+    );
     for (const [name, bytes] of size.packages.slice(0, 14)) console.log(`  ${name.padEnd(40)} ${kib(bytes)}`);
   }
 }

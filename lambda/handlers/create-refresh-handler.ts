@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { Context } from 'aws-lambda';
@@ -19,7 +19,7 @@ import { CredentialCache } from '../refresh/credential-cache.ts';
 import { ParameterStore } from '../refresh/parameter-store.ts';
 import { refreshAll } from '../refresh/refresh-all.ts';
 import type { SourceOutcome } from '../refresh/refresh-source.ts';
-import type { SourceLock } from '../refresh/source-lock.ts';
+import { DynamoDbSourceLock, type SourceLock } from '../refresh/source-lock.ts';
 import { WritePacer } from '../refresh/write-pacer.ts';
 import {
   type DeploymentEvent,
@@ -195,18 +195,16 @@ function selectSources(
 }
 
 /**
- * The DynamoDB client is loaded on the first refresh that needs the lock: most
- * runs find the token fresh and never pay for evaluating it at cold start.
+ * The DynamoDB client is created on the first refresh that needs the lock: most runs find the token
+ * fresh. It is imported statically: in a single-file bundle a dynamic import() saves no loading, and
+ * esbuild then keeps the whole client package (79 KB more, slower on the refresh path; docs/node-24.md).
  */
 function lazyLock(tableName: string, leaseMs: number, client: DynamoDBClient | undefined): SourceLock {
-  let lock: Promise<SourceLock> | undefined;
+  let lock: SourceLock | undefined;
   return {
-    async tryAcquire(sourceId) {
-      lock ??= Promise.all([import('@aws-sdk/client-dynamodb'), import('../refresh/source-lock.ts')]).then(
-        ([sdk, { DynamoDbSourceLock }]) =>
-          new DynamoDbSourceLock(client ?? new sdk.DynamoDBClient(AWS_CLIENT_CONFIG), tableName, leaseMs),
-      );
-      return (await lock).tryAcquire(sourceId);
+    tryAcquire(sourceId) {
+      lock ??= new DynamoDbSourceLock(client ?? new DynamoDBClient(AWS_CLIENT_CONFIG), tableName, leaseMs);
+      return lock.tryAcquire(sourceId);
     },
   };
 }

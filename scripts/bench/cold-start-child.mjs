@@ -1,28 +1,36 @@
 // One cold start: a fresh Node process imports a bundle and invokes its handler once.
-// Plain JavaScript, so nothing but the bundle itself is loaded and timed.
+// Plain JavaScript, so nothing but the bundle itself is loaded and timed. Also used by the bundle tests,
+// which need the failure's class name (what Lambda reports as errorType) rather than a timing.
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 
 const [bundle, eventJson] = process.argv.slice(2);
 const event = JSON.parse(eventJson);
 const context = { getRemainingTimeInMillis: () => 30_000, functionName: 'bench', awsRequestId: 'bench' };
+let errorName;
+const attempt = async (step) => {
+  try {
+    return await step();
+  } catch (error) {
+    errorName ??= error?.name ?? typeof error;
+    return undefined;
+  }
+};
 const started = performance.now();
-const module = await import(pathToFileURL(bundle).href);
+const module = await attempt(() => import(pathToFileURL(bundle).href));
 const imported = performance.now();
-let ok = true;
-try {
-  await module.handler(event, context);
-} catch {
-  ok = false;
-}
+const result = module && (await attempt(() => module.handler(event, context)));
 const invoked = performance.now();
 // A second, warm invocation: for our handlers the token is now fresh, the common case.
-try {
-  await module.handler(event, context);
-} catch {
-  ok = false;
-}
+if (module) await attempt(() => module.handler(event, context));
 const warm = performance.now();
-process.stdout.write(
-  `\nBENCH ${JSON.stringify({ importMs: imported - started, invokeMs: invoked - imported, warmMs: warm - invoked, ok })}\n`,
-);
+const report = {
+  node: process.version,
+  importMs: imported - started,
+  invokeMs: invoked - imported,
+  warmMs: warm - invoked,
+  ok: errorName === undefined,
+  errorName,
+  statuses: result?.outcomes?.map((outcome) => outcome.status),
+};
+process.stdout.write(`\nBENCH ${JSON.stringify(report)}\n`);

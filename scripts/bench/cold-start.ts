@@ -6,38 +6,58 @@ import { type BundleSize, buildBundle } from '../bundle-report.ts';
 export interface ColdStartRow {
   name: string;
   bundle: BundleSize;
+  /** Medians over the fresh processes. */
   importMs: number;
   invokeMs: number;
   /** A second invocation in the same process: warm, and for our handlers on the fresh path. */
   warmMs: number;
   totalMs: number;
   samples: number;
+  node: string;
 }
 
-const median = (values: number[]) => {
+export interface ChildReport {
+  node: string;
+  importMs: number;
+  invokeMs: number;
+  warmMs: number;
+  ok: boolean;
+  errorName?: string;
+  statuses?: string[];
+}
+
+/** What the benchmark runs: the yardstick, the yardstick plus Paypack's state I/O, and both handlers. */
+export const BENCH_ENTRIES = {
+  reference: 'bench/reference-handler.ts',
+  'reference + Paypack state I/O': 'bench/reference-with-paypack-state.ts',
+  papaya: 'lambda/handlers/papaya.ts',
+  paypack: 'lambda/handlers/paypack.ts',
+} as const;
+export type BenchName = keyof typeof BENCH_ENTRIES;
+
+export const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
 };
 
-function coldStart(
+/** Imports `bundle` in a fresh Node process and invokes its handler twice; `nodePath` is the Node it runs on. */
+export function coldStart(
   bundle: string,
   event: unknown,
   env: Record<string, string>,
-): Promise<{ importMs: number; invokeMs: number; warmMs: number; ok: boolean }> {
+  nodePath = process.execPath,
+): Promise<ChildReport> {
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['scripts/bench/cold-start-child.mjs', bundle, JSON.stringify(event)],
-      {
-        env: { PATH: process.env.PATH ?? '', ...env },
-        stdio: ['ignore', 'pipe', 'ignore'],
-      },
-    );
+    const child = spawn(nodePath, ['scripts/bench/cold-start-child.mjs', bundle, JSON.stringify(event)], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => {
       out += chunk;
     });
+    child.on('error', reject);
     child.on('exit', () => {
       const line = out.split('\n').find((text) => text.startsWith('BENCH '));
       if (!line) return reject(new Error(`no result from ${bundle}`));
@@ -46,18 +66,30 @@ function coldStart(
   });
 }
 
+export function buildBenchBundles(outDir = 'dist/bench', overrides: { keepNames?: boolean } = {}) {
+  return Promise.all(
+    (Object.entries(BENCH_ENTRIES) as [BenchName, string][]).map(async ([name, entry]) => {
+      const file = `${outDir}/${name.replace(/\W+/g, '-')}.mjs`;
+      return [name, await buildBundle(name, entry, file, overrides)] as const;
+    }),
+  ).then((pairs) => Object.fromEntries(pairs) as Record<BenchName, BundleSize>);
+}
+
 /**
- * Part 1: each handler bundle against the minimal reference, both doing a full
- * refresh (read, credentials, provider call, write) as their first invocation in
- * a fresh Node process, against moto and the sandbox. Samples alternate.
+ * Part 1: each handler bundle against the reference, all built by infra/bundling.ts, each doing a
+ * full refresh (read, credentials, provider call, write) as its first invocation in a fresh Node
+ * process, against moto and the sandbox. Samples alternate between the bundles, so a slow moment
+ * of the machine lands on all of them.
  */
-export async function benchColdStarts(world: World, samples: number): Promise<ColdStartRow[]> {
-  const bundles = {
-    reference: await buildBundle('reference', 'bench/reference-handler.ts', 'dist/bench/reference.mjs'),
-    papaya: await buildBundle('papaya', 'lambda/handlers/papaya.ts', 'dist/bench/papaya.mjs'),
-    paypack: await buildBundle('paypack', 'lambda/handlers/paypack.ts', 'dist/bench/paypack.mjs'),
-  };
-  await createLockTable(world.aws.dynamodb, 'bench-locks');
+export async function benchColdStarts(
+  world: World,
+  samples: number,
+  options: { bundles?: Record<BenchName, BundleSize>; nodePath?: string; label?: string } = {},
+): Promise<ColdStartRow[]> {
+  const bundles = options.bundles ?? (await buildBenchBundles());
+  const label = options.label ?? 'bench';
+  const lockTable = `${label}-locks`;
+  await createLockTable(world.aws.dynamodb, lockTable);
   const awsEnv = {
     AWS_ENDPOINT_URL: world.moto.endpoint,
     AWS_REGION: 'us-east-1',
@@ -65,46 +97,54 @@ export async function benchColdStarts(world: World, samples: number): Promise<Co
     AWS_SECRET_ACCESS_KEY: 'testing',
     POWERTOOLS_METRICS_NAMESPACE: 'Bench',
   };
-  const timings: Record<keyof typeof bundles, { importMs: number; invokeMs: number; warmMs: number }[]> = {
-    reference: [],
-    papaya: [],
-    paypack: [],
-  };
-  for (let sample = 0; sample < samples; sample++) {
-    const papaya = await world.papayaSource({ id: `bench-papaya-${sample}` });
-    const reference = await world.papayaSource({ id: `bench-reference-${sample}` });
-    const paypack = await world.paypackSource({ id: `bench-paypack-${sample}` });
-    await putSecret(world.aws.secretsManager, `bench-placeholder-${sample}`, '{}');
-    const runs: [keyof typeof bundles, unknown, Record<string, string>][] = [
-      [
-        'reference',
-        {
-          parameterName: reference.parameterName,
-          secretId: reference.secretId,
-          tokenUrl: `${world.papayaUrl}/token`,
-        },
-        {},
+  const names = Object.keys(bundles) as BenchName[];
+  const timings = Object.fromEntries(names.map((name) => [name, [] as ChildReport[]])) as Record<
+    BenchName,
+    ChildReport[]
+  >;
+  // Sample -1 warms moto and the sandbox up (their first calls are slow) and is not counted.
+  for (let sample = -1; sample < samples; sample++) {
+    const tag = sample < 0 ? 'warmup' : String(sample);
+    const reference = async (id: string) => {
+      const source = await world.papayaSource({ id });
+      return {
+        parameterName: source.parameterName,
+        secretId: source.secretId,
+        tokenUrl: `${world.papayaUrl}/token`,
+      };
+    };
+    const runs: Record<BenchName, () => Promise<[unknown, Record<string, string>]>> = {
+      reference: async () => [await reference(`${label}-reference-${tag}`), {}],
+      'reference + Paypack state I/O': async () => {
+        const event = await reference(`${label}-reference-state-${tag}`);
+        return [{ ...event, lockTable, stateParameterName: `${event.parameterName}/refresh-token` }, {}];
+      },
+      // Both handlers run as the CDK deploys them, with the lock table (Papaya takes the lease too).
+      papaya: async () => [
+        { sources: [await world.papayaSource({ id: `${label}-papaya-${tag}` })] },
+        { REFRESHER_LOCK_TABLE: lockTable },
       ],
-      ['papaya', { sources: [papaya] }, {}],
-      ['paypack', { sources: [paypack] }, { REFRESHER_LOCK_TABLE: 'bench-locks' }],
-    ];
-    for (const [name, event, env] of runs) {
-      const result = await coldStart(bundles[name].file, event, { ...awsEnv, ...env });
-      if (!result.ok) throw new Error(`${name} handler failed during the benchmark`);
-      timings[name].push(result);
+      paypack: async () => [
+        { sources: [await world.paypackSource({ id: `${label}-paypack-${tag}` })] },
+        { REFRESHER_LOCK_TABLE: lockTable },
+      ],
+    };
+    await putSecret(world.aws.secretsManager, `${label}-placeholder-${tag}`, '{}');
+    for (const name of names) {
+      const [event, env] = await runs[name]();
+      const result = await coldStart(bundles[name].file, event, { ...awsEnv, ...env }, options.nodePath);
+      if (!result.ok) throw new Error(`${name} failed during the benchmark (${result.errorName})`);
+      if (sample >= 0) timings[name].push(result);
     }
   }
-  return (Object.keys(bundles) as (keyof typeof bundles)[]).map((name) => {
-    const importMs = median(timings[name].map((t) => t.importMs));
-    const invokeMs = median(timings[name].map((t) => t.invokeMs));
-    return {
-      name,
-      bundle: bundles[name],
-      importMs,
-      invokeMs,
-      warmMs: median(timings[name].map((t) => t.warmMs)),
-      totalMs: median(timings[name].map((t) => t.importMs + t.invokeMs)),
-      samples,
-    };
-  });
+  return names.map((name) => ({
+    name,
+    bundle: bundles[name],
+    importMs: median(timings[name].map((t) => t.importMs)),
+    invokeMs: median(timings[name].map((t) => t.invokeMs)),
+    warmMs: median(timings[name].map((t) => t.warmMs)),
+    totalMs: median(timings[name].map((t) => t.importMs + t.invokeMs)),
+    samples,
+    node: timings[name][0]?.node ?? 'unknown',
+  }));
 }

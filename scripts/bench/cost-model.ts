@@ -25,11 +25,14 @@ export interface MeasuredRun {
   dueRun: { ssmReads: number; ssmWrites: number; dynamodbWrites: number; durationMs: number };
   /** Log and EMF bytes one run writes, as compact JSON (Lambda's platform lines are added by the model). */
   logBytesPerRun: number;
+  /** A cold start's init phase (importing the bundle), which Lambda bills like the invocation itself. */
+  coldStartInitMs: number;
 }
 
 export interface Scenario {
   name: string;
-  sources: { count: number; periodMinutes: number; run: MeasuredRun }[];
+  /** `environments`: warm execution environments the group keeps (default one per source). */
+  sources: { count: number; periodMinutes: number; run: MeasuredRun; environments?: number }[];
   providers: number;
   perSourceAlarms: boolean;
   /** SSM's higher-throughput setting, needed once PutParameter bursts exceed the standard limit. */
@@ -43,6 +46,18 @@ export interface CostLine {
 }
 
 const MONTH_MINUTES = 30 * 24 * 60;
+const HOUR_MINUTES = 60;
+
+/**
+ * Cold starts a month. An assumption, not a measurement: Lambda does not publish how long an idle
+ * execution environment lives. Runs an hour or more apart are counted as always cold; closer runs
+ * as one cold start per environment per hour.
+ */
+export function coldStartsPerMonth(group: Scenario['sources'][number]): number {
+  const runs = group.count * (MONTH_MINUTES / group.periodMinutes);
+  if (group.periodMinutes >= HOUR_MINUTES) return runs;
+  return Math.min(runs, (group.environments ?? group.count) * (MONTH_MINUTES / HOUR_MINUTES));
+}
 /** Lambda's own platform.start and platform.report records in JSON log format: an estimate, not measured here. */
 const LAMBDA_PLATFORM_LOG_BYTES = 600;
 
@@ -54,7 +69,11 @@ export function monthlyCost(scenario: Scenario): { lines: CostLine[]; total: num
   let dynamodbWrites = 0;
   let logBytes = 0;
   let sourceCount = 0;
+  let coldStarts = 0;
   for (const group of scenario.sources) {
+    const groupColdStarts = coldStartsPerMonth(group);
+    coldStarts += groupColdStarts;
+    gbSeconds += scenario.memoryGb * ((groupColdStarts * group.run.coldStartInitMs) / 1000);
     const groupRuns = group.count * (MONTH_MINUTES / group.periodMinutes);
     const due = groupRuns * group.run.refreshShare;
     const fresh = groupRuns - due;
@@ -84,7 +103,7 @@ export function monthlyCost(scenario: Scenario): { lines: CostLine[]; total: num
       usd: (runs / 1e6) * p.lambdaRequestPerMillion,
     },
     {
-      item: `Lambda compute (${Math.round(gbSeconds).toLocaleString('en')} GB-s, arm64)`,
+      item: `Lambda compute (${Math.round(gbSeconds).toLocaleString('en')} GB-s, arm64, incl. ${Math.round(coldStarts).toLocaleString('en')} cold starts' init)`,
       usd: gbSeconds * p.lambdaArmGbSecond,
     },
     { item: 'EventBridge Scheduler invocations', usd: (runs / 1e6) * p.schedulerInvocationPerMillion },

@@ -9,6 +9,7 @@ import type { SourceOutcome } from '../../lambda/refresh/refresh-source.ts';
 import { parsePublishedToken } from '../../lambda/token-contract.ts';
 import { putSecret, readParameter } from '../support/aws.ts';
 import { findLeaks } from '../support/capture.ts';
+import { lambdaContext } from '../support/lambda-context.ts';
 import { freePort } from '../support/moto.ts';
 import { stalledEndpoint } from '../support/stalled-endpoint.ts';
 import type { World } from '../support/world.ts';
@@ -181,11 +182,6 @@ async function applyFault(world: World, testCase: FaultCase, source: SourceDefin
 }
 
 const TEST_CREDENTIALS = { accessKeyId: 'testing', secretAccessKey: 'testing' };
-
-function lambdaContext(remainingMs: number): Context {
-  const end = Date.now() + remainingMs;
-  return { getRemainingTimeInMillis: () => end - Date.now() } as Context;
-}
 
 /** Runs a forced refresh in a child process and SIGKILLs it once the provider has spent the refresh token. */
 async function crashAfterSpend(world: World, source: SourceDefinition): Promise<void> {

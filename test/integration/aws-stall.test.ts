@@ -2,19 +2,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import type { Context } from 'aws-lambda';
 import { AWS_CLIENT_CONFIG } from '../../lambda/aws/bounded-calls.ts';
 import type { RefreshRunError } from '../../lambda/handlers/create-refresh-handler.ts';
+import { lambdaContext } from '../support/lambda-context.ts';
 import { stalledEndpoint } from '../support/stalled-endpoint.ts';
 import { World } from '../support/world.ts';
 
 const region = 'us-east-1';
 const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
-
-function lambdaContext(remainingMs: number): Context {
-  const end = Date.now() + remainingMs;
-  return { getRemainingTimeInMillis: () => end - Date.now() } as Context;
-}
 
 describe('a stalled AWS endpoint cannot hold a run past its budget', () => {
   let world: World;

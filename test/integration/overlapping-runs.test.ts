@@ -95,7 +95,9 @@ describe('DynamoDbSourceLock lease rules (moto)', () => {
     const first = await frozenHolder.tryAcquire('paypack/s1');
     assert.ok(first);
     assert.equal(await watcher.tryAcquire('paypack/s1'), undefined, 'held: first sight of this lease');
-    assert.ok(await watcher.tryAcquire('papaya/s1'), 'other keys are independent');
+    const other = await watcher.tryAcquire('papaya/s1');
+    assert.ok(other, 'other keys are independent');
+    await other.release();
     watcherClock += 999;
     assert.equal(await watcher.tryAcquire('paypack/s1'), undefined, 'not yet a whole lease');
     watcherClock += 2;
@@ -108,7 +110,9 @@ describe('DynamoDbSourceLock lease rules (moto)', () => {
       'the stale release did not free the new lease',
     );
     await second.release();
-    assert.ok(await watcher.tryAcquire('paypack/s1'), 'free after its holder released it');
+    const third = await watcher.tryAcquire('paypack/s1');
+    assert.ok(third, 'free after its holder released it');
+    await third.release();
   });
 
   it('never takes a renewed lease, whatever the clocks say (a workstation 10 minutes fast)', async () => {
@@ -132,7 +136,9 @@ describe('DynamoDbSourceLock lease rules (moto)', () => {
       'a new record version restarts the watch',
     );
     await lease.release();
-    assert.ok(await fastWorkstation.tryAcquire('paypack/skew'), 'free once released');
+    const freed = await fastWorkstation.tryAcquire('paypack/skew');
+    assert.ok(freed, 'free once released');
+    await freed.release();
   });
 
   it('a holder that lost its lease learns it when it renews', async () => {

@@ -1,13 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import type { Context } from 'aws-lambda';
+import { lambdaContext } from '../support/lambda-context.ts';
 import { World } from '../support/world.ts';
-
-function lambdaContext(remainingMs: number): Context {
-  const end = Date.now() + remainingMs;
-  return { getRemainingTimeInMillis: () => end - Date.now() } as Context;
-}
 
 /** Refresh tokens the sandbox saw more than once since `from`. */
 function presentedTwice(world: World, from: number): string[] {

@@ -1,15 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Context } from 'aws-lambda';
 import type { RefreshRunError } from '../../lambda/handlers/create-refresh-handler.ts';
 import type { Fault } from '../sandboxes/sandbox-server.ts';
+import { lambdaContext } from '../support/lambda-context.ts';
 import { World } from '../support/world.ts';
-
-/** A Lambda context whose remaining time runs down with the wall clock. */
-function lambdaContext(remainingMs: number): Context {
-  const end = Date.now() + remainingMs;
-  return { getRemainingTimeInMillis: () => end - Date.now() } as Context;
-}
 
 describe('time budget: retries and backoff stop before the Lambda runs out', () => {
   let world: World;
