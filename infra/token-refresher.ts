@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { ArnFormat, Duration, Names, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -11,6 +13,7 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import * as v from 'valibot';
@@ -22,6 +25,15 @@ import { acknowledgeManagedPolicy, acknowledgeWildcardResources } from './nag.ts
 import { RefresherAlarms } from './refresher-alarms.ts';
 import { CONSUMER_MARGIN_SECONDS, scheduleProblem } from './schedule-policy.ts';
 import { firstRefreshBatchSize, SourceShard } from './source-shard.ts';
+import {
+  grantTokenParameterRead,
+  keyArnParameterName,
+  parameterArn,
+  stackOfGrantee,
+  tokenParameterName,
+  validatePrefix,
+} from './token-parameters.ts';
+import { TokenRefresherReference } from './token-refresher-reference.ts';
 
 export interface SourceSchedule {
   /** Time between runs; whole minutes. */
@@ -171,6 +183,8 @@ const SERVICE_NAME = 'token-refresher';
  */
 export class TokenRefresher extends Construct {
   readonly encryptionKey: kms.IKey;
+  /** `<prefix>/meta/key-arn`: the key's ARN, for consumers in other stacks and apps. */
+  readonly keyArnParameter: ssm.StringParameter;
   readonly alarmTopic: sns.ITopic;
   readonly deadLetterQueue: sqs.Queue;
   readonly lockTable: dynamodb.Table;
@@ -181,6 +195,15 @@ export class TokenRefresher extends Construct {
   readonly #sources = new Map<string, TokenRefresherSource & { threshold: number; period: Duration }>();
 
   readonly #scheduleWindowSeconds: number;
+
+  /**
+   * A refresher deployed elsewhere (another CDK app or stack in the same account
+   * and region), by its parameter prefix: name its parameters and grant read
+   * access to one source, without CloudFormation exports.
+   */
+  static fromParameterPrefix(scope: Construct, id: string, parameterPrefix: string): TokenRefresherReference {
+    return new TokenRefresherReference(scope, id, parameterPrefix);
+  }
 
   constructor(scope: Construct, id: string, props: TokenRefresherProps) {
     super(scope, id);
@@ -196,6 +219,12 @@ export class TokenRefresher extends Construct {
         enableKeyRotation: true,
         removalPolicy: RemovalPolicy.RETAIN,
       });
+    // Other stacks and CDK apps find the key here (fromParameterPrefix, cross-stack grantRead): no export.
+    this.keyArnParameter = new ssm.StringParameter(this, 'KeyArnParameter', {
+      parameterName: keyArnParameterName(this.parameterPrefix),
+      stringValue: this.encryptionKey.keyArn,
+      description: "ARN of the KMS key that encrypts this token-refresher deployment's token parameters",
+    });
     this.alarmTopic = props.alarmTopic ?? this.#createTopic();
     this.deadLetterQueue = this.#createDeadLetterQueue();
     this.lockTable = this.#createLockTable();
@@ -333,30 +362,35 @@ export class TokenRefresher extends Construct {
 
   /** The parameter consumers read for `sourceId`. */
   parameterName(sourceId: string): string {
-    this.#source(sourceId);
-    return `${this.parameterPrefix}/tokens/${sourceId}`;
+    const source = this.#source(sourceId);
+    return tokenParameterName(this.parameterPrefix, source.provider, sourceId);
   }
 
   parameterArn(sourceId: string): string {
     return parameterArn(this, this.parameterName(sourceId));
   }
 
-  /** Lets `grantee` read one source's token: GetParameter on that parameter and Decrypt for it alone. */
+  /**
+   * Lets `grantee` read one source's token: GetParameter on that parameter and
+   * Decrypt for it alone. A grantee in another stack gets the key ARN from
+   * `<prefix>/meta/key-arn` at deploy time, so no export ties the two stacks.
+   */
   grantRead(grantee: iam.IGrantable, sourceId: string): iam.Grant {
     const arn = this.parameterArn(sourceId);
-    const grant = iam.Grant.addToPrincipal({ grantee, actions: ['ssm:GetParameter'], resourceArns: [arn] });
-    iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['kms:Decrypt'],
-      resourceArns: [this.encryptionKey.keyArn],
-      conditions: {
-        StringEquals: {
-          'kms:ViaService': `ssm.${Stack.of(this).region}.amazonaws.com`,
-          'kms:EncryptionContext:PARAMETER_ARN': arn,
-        },
-      },
-    });
-    return grant;
+    const here = Stack.of(this);
+    const granteeStack = stackOfGrantee(grantee) ?? here;
+    let keyArn = this.encryptionKey.keyArn;
+    // Within one template (or its nested stacks) a reference is a plain Ref; across top-level stacks
+    // CDK would make it an export, which blocks replacing the key while any consumer stack exists.
+    if (rootStack(granteeStack) !== rootStack(here)) {
+      keyArn = ssm.StringParameter.valueForStringParameter(
+        granteeStack,
+        keyArnParameterName(this.parameterPrefix),
+      );
+      // The parameter must exist before the grantee's stack reads it.
+      rootStack(granteeStack).addDependency(rootStack(here), 'reads the key ARN the refresher publishes');
+    }
+    return grantTokenParameterRead(grantee, { parameterArn: arn, keyArn, region: here.region });
   }
 
   #source(sourceId: string) {
@@ -508,7 +542,7 @@ export class TokenRefresher extends Construct {
       description: `token-refresher ${provider} function: its logs, its sources' secrets and parameters, the lock table`,
     });
     const fn = new nodejs.NodejsFunction(this, id, {
-      entry: HANDLER_ENTRIES[provider],
+      entry: handlerEntry(provider),
       handler: 'handler',
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
@@ -615,21 +649,17 @@ function pinnedProfiles(sources: SourceDefinition[]): Record<string, string> {
   return { REFRESHER_PINNED_PROFILES: json };
 }
 
-function parameterArn(scope: Construct, name: string): string {
-  return Stack.of(scope).formatArn({
-    service: 'ssm',
-    resource: 'parameter',
-    resourceName: name.replace(/^\//, ''),
-  });
+/**
+ * The handler beside this module, wherever the construct runs from: the `.ts`
+ * source in this repository, the compiled `.js` in the installed package.
+ */
+function handlerEntry(provider: ProviderName): string {
+  const source = fileURLToPath(new URL(`../${HANDLER_ENTRIES[provider]}`, import.meta.url));
+  return existsSync(source) ? source : source.replace(/\.ts$/, '.js');
 }
 
-function validatePrefix(prefix: string): string {
-  if (!/^(\/[A-Za-z0-9_.-]+)+$/.test(prefix)) {
-    throw new Error(
-      `TokenRefresher: parameterPrefix "${prefix}" must look like /token-refresher/prod (no trailing slash)`,
-    );
-  }
-  return prefix;
+function rootStack(stack: Stack): Stack {
+  return stack.nestedStackParent ? rootStack(stack.nestedStackParent) : stack;
 }
 
 function capitalize(text: string): string {

@@ -97,6 +97,31 @@ describe('consumer helper getToken against moto', () => {
     });
   });
 
+  it('while the refresher is late, reads at most every 5 s, never serves the expired token, and finds the successor', async () => {
+    const name = '/consumer/late';
+    await publish(name, 'token-late', START + 30_000);
+    const { tokenReader, advance } = reader();
+    reads = 0;
+    const served: string[] = [];
+    for (let second = 0; second < 60; second++) {
+      try {
+        served.push((await tokenReader.getToken(name)).token);
+      } catch (error) {
+        assert.ok(error instanceof TokenUnavailableError);
+        served.push('unavailable');
+      }
+      advance(1);
+    }
+    assert.equal(reads, 12, 'one read every 5 s, not one per call');
+    assert.deepEqual(served.slice(0, 25), Array(25).fill('token-late'), 'usable until 5 s before expiry');
+    assert.deepEqual(served.slice(25), Array(35).fill('unavailable'), 'then refused, from the last read');
+
+    await publish(name, 'token-next', START + 960_000);
+    advance(2);
+    assert.equal((await tokenReader.getToken(name)).token, 'token-next');
+    assert.equal(reads, 13);
+  });
+
   it('shares one read among concurrent callers', async () => {
     const name = '/consumer/concurrent';
     await publish(name, 'token-c', START + 900_000);

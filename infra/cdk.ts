@@ -1,0 +1,15 @@
+/**
+ * The package's `cdk` entry (`token-refresher/cdk`): the construct that deploys a
+ * refresher, and the reference through which another CDK app grants its
+ * functions read access to one source's token.
+ */
+export type { ProviderName } from '../lambda/providers/index.ts';
+export { keyArnParameterName, tokenParameterName } from './token-parameters.ts';
+export {
+  DEFAULT_SCHEDULES,
+  type SourceSchedule,
+  TokenRefresher,
+  type TokenRefresherProps,
+  type TokenRefresherSource,
+} from './token-refresher.ts';
+export { TokenRefresherReference } from './token-refresher-reference.ts';
