@@ -9,6 +9,7 @@ import type { BuildOptions } from 'esbuild';
 export const HANDLER_ENTRIES = {
   paypack: 'lambda/handlers/paypack.ts',
   papaya: 'lambda/handlers/papaya.ts',
+  oauth2: 'lambda/handlers/oauth2.ts',
 } as const;
 
 export const CONSUMER_EXAMPLE_ENTRY = 'lambda/consumer/example-consumer.ts';

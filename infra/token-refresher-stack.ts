@@ -20,6 +20,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
 import { joinUrl } from '../lambda/http/url-policy.ts';
+import type { ProviderName } from '../lambda/providers/index.ts';
 import { CONSUMER_EXAMPLE_ENTRY, lambdaBundling } from './bundling.ts';
 import type { StageConfig, StageSource } from './config/stage-config.ts';
 import { placeholderReport, validateStage } from './config/validate-stage.ts';
@@ -27,7 +28,10 @@ import { applyLandingZone } from './landing-zone.ts';
 import { DEFAULT_BASE_URLS, TokenRefresher, type TokenRefresherSource } from './token-refresher.ts';
 
 /** Paths of harmless "does this token work" calls, per provider (from the providers' docs). */
-const PROBE_PATHS = { paypack: '/merchants/me', papaya: '/payments/wallets?take=1' } as const;
+const PROBE_PATHS: Partial<Record<ProviderName, string>> = {
+  paypack: '/merchants/me',
+  papaya: '/payments/wallets?take=1',
+};
 
 export interface TokenRefresherStackProps extends StackProps {
   stage: StageConfig;
@@ -146,6 +150,8 @@ export class TokenRefresherStack extends Stack {
   }
 
   #exampleConsumer(source: StageSource, baseUrl: string): void {
+    const probePath = PROBE_PATHS[source.provider];
+    if (!probePath) throw new Error(`exampleConsumerSourceId: ${source.provider} has no known probe call`);
     const logGroup = new logs.LogGroup(this, 'ExampleConsumerLogs', {
       retention: logs.RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
@@ -164,7 +170,7 @@ export class TokenRefresherStack extends Stack {
       description: `Example consumer: reads the ${source.id} token and calls ${source.provider}`,
       environment: {
         TOKEN_PARAMETER_NAME: this.refresher.parameterName(source.id),
-        PROVIDER_PROBE_URL: joinUrl(baseUrl, PROBE_PATHS[source.provider]).href,
+        PROVIDER_PROBE_URL: joinUrl(baseUrl, probePath).href,
       },
       bundling: lambdaBundling({ bundleAwsSDK: false }),
     });

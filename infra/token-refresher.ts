@@ -16,6 +16,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
+import * as v from 'valibot';
 import { resolveSource, type SourceDefinition, sourceProfile } from '../lambda/config/source-config.ts';
 import { type ProviderName, providerFactories } from '../lambda/providers/index.ts';
 import type { AnyTokenProvider } from '../lambda/providers/provider.ts';
@@ -24,7 +25,7 @@ import { RefresherDashboard } from './dashboard.ts';
 import { applyLandingZone, type LandingZoneOptions } from './landing-zone.ts';
 import { acknowledgeManagedPolicy, acknowledgeWildcardResources } from './nag.ts';
 import { RefresherAlarms } from './refresher-alarms.ts';
-import { scheduleProblem } from './schedule-policy.ts';
+import { CONSUMER_MARGIN_SECONDS, scheduleProblem } from './schedule-policy.ts';
 import { firstRefreshBatchSize, SourceShard } from './source-shard.ts';
 import {
   grantTokenParameterRead,
@@ -43,13 +44,45 @@ export interface SourceSchedule {
   refreshThreshold: Duration;
 }
 
+/** The refresher functions' default timeout. */
+const DEFAULT_TIMEOUT_SECONDS = 30;
+
+/** A schedule for a token life known only from configuration (oauth2's `expectedLifetimeSeconds`). */
+export type ScheduleForLifetime = (lifetimeSeconds: number) => SourceSchedule;
+
 /** Production schedules derived from each provider's token life (see schedule-policy.ts for the rule). */
-export const DEFAULT_SCHEDULES: Record<ProviderName, SourceSchedule> = {
+export const DEFAULT_SCHEDULES: Record<ProviderName, SourceSchedule | ScheduleForLifetime> = {
   // 15-minute tokens: refresh under 10 min left, checked every 4 min (one failed run still leaves > 1.5 min).
   paypack: { period: Duration.minutes(4), refreshThreshold: Duration.minutes(10) },
   // 24 h tokens: refresh under 12 h left, checked hourly (half a day of outage is survivable).
   papaya: { period: Duration.hours(1), refreshThreshold: Duration.hours(12) },
+  oauth2: scheduleForLifetime,
 };
+
+/**
+ * A period of about a quarter of the life (1 to 60 min) and a threshold of half
+ * the life, raised to what schedule-policy.ts needs to bridge one failed run of
+ * the default 30 s timeout: 5-minute tokens get every 1 min / under 210 s,
+ * 1-hour tokens every 15 min / under 1890 s, 24-hour tokens every 60 min / under 12 h.
+ */
+export function scheduleForLifetime(lifetimeSeconds: number): SourceSchedule {
+  const periodMinutes = Math.min(60, Math.max(1, Math.floor(lifetimeSeconds / 4 / 60)));
+  const needed = 2 * periodMinutes * 60 + DEFAULT_TIMEOUT_SECONDS + CONSUMER_MARGIN_SECONDS;
+  return {
+    period: Duration.minutes(periodMinutes),
+    refreshThreshold: Duration.seconds(Math.max(needed, Math.floor(lifetimeSeconds / 2))),
+  };
+}
+
+/** A source's default schedule, from its provider and (valid) options. */
+export function defaultSchedule(providerName: ProviderName, options: unknown): SourceSchedule {
+  const entry = DEFAULT_SCHEDULES[providerName];
+  if (typeof entry !== 'function') return entry;
+  const provider: AnyTokenProvider = providerFactories[providerName]();
+  const parsed = v.safeParse(provider.optionsSchema, options);
+  if (!parsed.success) throw new Error(`${providerName} options are invalid: no schedule can be derived`);
+  return entry(provider.tokenLifetimeSeconds(parsed.output));
+}
 
 export const DEFAULT_BASE_URLS: Partial<Record<ProviderName, string>> = {
   paypack: 'https://payments.paypack.rw/api',
@@ -186,7 +219,7 @@ export class TokenRefresher extends Construct {
     if (props.landingZone) applyLandingZone(this, props.landingZone);
     this.#scheduleWindowSeconds = props.scheduleWindow?.toSeconds() ?? 0;
     this.parameterPrefix = validatePrefix(props.parameterPrefix ?? '/token-refresher');
-    const timeout = props.timeout ?? Duration.seconds(30);
+    const timeout = props.timeout ?? Duration.seconds(DEFAULT_TIMEOUT_SECONDS);
     if (props.sources.length === 0) throw new Error('TokenRefresher: add at least one source to "sources"');
 
     this.encryptionKey =
@@ -392,6 +425,25 @@ export class TokenRefresher extends Construct {
     return source;
   }
 
+  /** The default schedule may follow the configured token life: invalid options are reported first. */
+  #defaultSchedule(
+    source: TokenRefresherSource,
+    provider: AnyTokenProvider,
+    baseUrl: string,
+    where: string,
+  ): SourceSchedule {
+    if (!v.safeParse(provider.optionsSchema, source.options).success) {
+      try {
+        const unchecked = { secretId: 'unchecked', parameterName: `/unchecked/${source.id}` };
+        const draft = { id: source.id, provider: source.provider, baseUrl, options: source.options };
+        resolveSource({ ...draft, ...unchecked }, new Map([[provider.name, provider]]), source.id);
+      } catch (error) {
+        throw new Error(`${where}: ${(error as Error).message.replace(/^source "[^"]*": /, '')}`);
+      }
+    }
+    return defaultSchedule(source.provider, source.options);
+  }
+
   #validate(source: TokenRefresherSource, timeout: Duration) {
     const where = `TokenRefresher source "${source.id}"`;
     if (this.#sources.has(source.id))
@@ -407,7 +459,7 @@ export class TokenRefresher extends Construct {
       throw new Error(
         `${where}: set "baseUrl"; ${source.provider} has no public default (ask its integration support for the host)`,
       );
-    const schedule = source.schedule ?? DEFAULT_SCHEDULES[source.provider];
+    const schedule = source.schedule ?? this.#defaultSchedule(source, provider, baseUrl, where);
     const definition: SourceDefinition = {
       id: source.id,
       provider: source.provider,

@@ -26,11 +26,11 @@ process.stderr.write('\n');
 
 const escapePipes = (text: string) => text.replace(/\|/g, '\\|');
 const table = [
-  '| # | group | fault | what the refresher did | error a platform engineer sees | last good token kept | secret leaked |',
-  '| --- | --- | --- | --- | --- | --- | --- |',
+  '| # | provider | group | fault | what the refresher did | error a platform engineer sees | last good token kept | secret leaked |',
+  '| --- | --- | --- | --- | --- | --- | --- | --- |',
   ...rows.map(
     (row, index) =>
-      `| ${index + 1} | ${row.group} | ${escapePipes(row.fault)} | ${row.behaviour} | ${row.code ? `\`${row.code}\` ` : ''}${escapePipes(row.error) || '—'} | ${row.lastGoodToken} | ${row.leaked ? '**YES**' : 'no'} |`,
+      `| ${index + 1} | ${FAULT_CASES[index]?.provider ?? ''} | ${row.group} | ${escapePipes(row.fault)} | ${row.behaviour} | ${row.code ? `\`${row.code}\` ` : ''}${escapePipes(row.error) || '—'} | ${row.lastGoodToken} | ${row.leaked ? '**YES**' : 'no'} |`,
   ),
 ].join('\n');
 

@@ -7,7 +7,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { DEFAULT_SCHEDULES } from '../infra/token-refresher.ts';
+import { defaultSchedule } from '../infra/token-refresher.ts';
 import {
   type Outage,
   SimulatedNow,
@@ -28,22 +28,33 @@ const outages: Outage[] = [
 ].filter((outage) => outage.startSeconds + outage.durationSeconds < days * DAY);
 
 const simulatedNow = new SimulatedNow(Date.parse('2026-01-05T00:00:00Z'));
-const world = await World.start({ paypack: { now: simulatedNow.now }, papaya: { now: simulatedNow.now } });
+const world = await World.start({
+  paypack: { now: simulatedNow.now },
+  papaya: { now: simulatedNow.now },
+  oauth2: { now: simulatedNow.now, accessTokenTtlSeconds: 300 },
+});
+/** The oauth2 row: 5-minute tokens, the schedule derived from the configured life as synth derives it. */
+const oauth2Options = { tokenUrl: '/oauth/token', expectedLifetimeSeconds: 300 };
+const OAUTH2_DAYS = 1;
 const reports: SimulationReport[] = [];
 const started = Date.now();
 try {
-  for (const provider of ['paypack', 'papaya'] as const) {
-    const schedule = DEFAULT_SCHEDULES[provider];
+  for (const provider of ['paypack', 'papaya', 'oauth2'] as const) {
+    const schedule = defaultSchedule(provider, provider === 'oauth2' ? oauth2Options : undefined);
+    // A run a minute for 5-minute tokens: one simulated day keeps the wall time to minutes.
+    const providerDays = provider === 'oauth2' ? Math.min(days, OAUTH2_DAYS) : days;
     reports.push(
       await simulateFreshness(
         world,
         {
           provider,
-          days,
+          days: providerDays,
           periodSeconds: schedule.period.toSeconds(),
           thresholdSeconds: schedule.refreshThreshold.toSeconds(),
           failureRate: 0.2,
-          outages,
+          outages: outages.filter(
+            (outage) => outage.startSeconds + outage.durationSeconds < providerDays * DAY,
+          ),
           retryDelaySeconds: 60,
           seed,
         },
@@ -92,7 +103,9 @@ ${days} simulated days per provider, the real handler on a simulated clock share
 real HTTP to the sandbox and the real AWS SDK against moto. Production schedules and thresholds
 (\`DEFAULT_SCHEDULES\` in infra/token-refresher.ts); each provider call fails (HTTP 503) with probability
 0.2; outages (every call fails) as listed; a failed run is retried once after 60 s, as Lambda's
-asynchronous retry does. Seed ${seed}.
+asynchronous retry does. Seed ${seed}. The \`oauth2\` row is a generic client-credentials source with
+5-minute tokens (its schedule derived from \`expectedLifetimeSeconds: 300\`, as synth derives it), simulated
+for ${Math.min(days, OAUTH2_DAYS)} day(s) only: it runs every minute.
 
 ${summary}
 

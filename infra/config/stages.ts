@@ -17,6 +17,7 @@ export const stages: StageConfig[] = [
     alarmEmail: 'platform-alerts@example.com',
     endpoints: {
       papaya: { sandbox: 'https://papaya-sandbox-api.invalid/api' },
+      oauth2: { sandbox: 'https://api-m.sandbox.paypal.com' },
     },
     sources: [
       { id: 'paypack-cashin', provider: 'paypack', environment: 'production', secret: { create: true } },
@@ -26,6 +27,14 @@ export const stages: StageConfig[] = [
         environment: 'sandbox',
         secret: { create: true },
         options: { expirationSeconds: 86_400 },
+      },
+      {
+        // Any OAuth 2.0 client-credentials API by configuration (docs/oauth2.md); here PayPal's sandbox.
+        id: 'paypal-payouts',
+        provider: 'oauth2',
+        environment: 'sandbox',
+        secret: { create: true },
+        options: { tokenUrl: '/v1/oauth2/token', expectedLifetimeSeconds: 32_400 },
       },
     ],
     exampleConsumerSourceId: 'paypack-cashin',

@@ -1,16 +1,13 @@
 import * as v from 'valibot';
 import { baseUrlProblem } from '../../lambda/http/url-policy.ts';
-import { type ProviderName, providerFactories, providerNames } from '../../lambda/providers/index.ts';
+import { providerFactories, providerNames } from '../../lambda/providers/index.ts';
 import type { AnyTokenProvider } from '../../lambda/providers/provider.ts';
 import { type ScheduleProblem, scheduleProblem } from '../schedule-policy.ts';
+import { defaultSchedule } from '../token-refresher.ts';
 import type { StageConfig, StageSource } from './stage-config.ts';
 
 /** The function timeout the stacks use (TokenRefresher's default); schedules must leave room for one run. */
 const RUN_TIMEOUT_SECONDS = 30;
-const DEFAULT_SCHEDULE_MINUTES: Record<ProviderName, { period: number; threshold: number }> = {
-  paypack: { period: 4, threshold: 10 },
-  papaya: { period: 60, threshold: 720 },
-};
 const EDIT = 'infra/config/stages.ts';
 
 /** What to write when a field is missing or malformed, by field name. */
@@ -163,10 +160,10 @@ function scheduleAdvice(raw: unknown): ScheduleProblem | undefined {
     runTimeoutSeconds: RUN_TIMEOUT_SECONDS,
   });
   if (!problem) return undefined;
-  const defaults = DEFAULT_SCHEDULE_MINUTES[source.provider];
+  const defaults = defaultSchedule(source.provider, source.options);
   return {
     field: problem.field,
-    message: `${problem.message} (the ${source.provider} default: a ${defaults.period} min period, a ${defaults.threshold} min threshold)`,
+    message: `${problem.message} (the ${source.provider} default: a ${defaults.period.toMinutes()} min period, a ${formatMinutes(defaults.refreshThreshold.toSeconds())} min threshold)`,
   };
 }
 
@@ -275,4 +272,10 @@ export function placeholderReport(stage: StageConfig): string[] {
     report.push(`stage "${stage.name}", field "alarmEmail": "${emailHost}" is a placeholder domain`);
   }
   return report;
+}
+
+/** Whole minutes as they are, anything else to one decimal (oauth2 thresholds derive from seconds). */
+function formatMinutes(seconds: number): string {
+  const minutes = seconds / 60;
+  return Number.isInteger(minutes) ? String(minutes) : minutes.toFixed(1);
 }

@@ -164,6 +164,8 @@ export function resolveSource(
   }
   const options = v.safeParse(provider.optionsSchema, source.options);
   if (!options.success) throw new ConfigError(label, describeIssues(options.issues, 'options'));
+  const optionsProblem = provider.sourceProblem?.(source.baseUrl, options.output);
+  if (optionsProblem) throw new ConfigError(label, optionsProblem);
 
   if (provider.usesPrivateState && !source.privateParameterName) {
     throw new ConfigError(

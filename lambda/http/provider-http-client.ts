@@ -39,6 +39,12 @@ export interface ProviderRequest {
   method: 'GET' | 'POST';
   url: URL;
   body?: unknown;
+  /** Sent as application/x-www-form-urlencoded instead of a JSON body (OAuth 2.0 token endpoints); names may repeat. */
+  form?: ReadonlyArray<readonly [string, string]>;
+  /** Extra headers, e.g. HTTP Basic client authentication; never logged. */
+  headers?: Readonly<Record<string, string>>;
+  /** Non-2xx statuses returned to the provider, which explains them itself (e.g. OAuth 2.0 error bodies). */
+  answerStatuses?: readonly number[];
   /** Sent as `Authorization: Bearer …` (a probe of a new token); never logged. */
   bearerToken?: string;
   /** False for calls that must not be repeated, such as presenting a single-use refresh token. */
@@ -144,10 +150,11 @@ export class ProviderHttpClient {
         method: request.method,
         headers: {
           Accept: 'application/json',
-          ...(request.body === undefined ? {} : { 'Content-Type': 'application/json' }),
+          ...contentType(request),
           ...(request.bearerToken === undefined ? {} : { Authorization: `Bearer ${request.bearerToken}` }),
+          ...request.headers,
         },
-        body: request.body === undefined ? undefined : JSON.stringify(request.body),
+        body: encodeBody(request),
         // A redirect could lead credentials elsewhere (or to plain http): refused, never followed.
         redirect: 'manual',
         signal: controller.signal,
@@ -161,7 +168,7 @@ export class ProviderHttpClient {
           retryable: false,
         };
       }
-      return this.#interpret(response, text);
+      return this.#interpret(response, text, request.answerStatuses);
     } catch (error) {
       if (controller.signal.aborted) {
         return {
@@ -180,9 +187,15 @@ export class ProviderHttpClient {
     }
   }
 
-  #interpret(response: Response, text: string): ProviderResponse | AttemptFailure {
+  #interpret(
+    response: Response,
+    text: string,
+    answerStatuses: readonly number[] = [],
+  ): ProviderResponse | AttemptFailure {
     const { status } = response;
     const json = parseJson(text);
+    // A listed error status the provider explains itself; without a JSON body it is treated like any other.
+    if (answerStatuses.includes(status) && json.ok) return { status, body: json.value };
     if (status >= 200 && status < 300) {
       if (json.ok) return { status, body: json.value };
       return {
@@ -268,6 +281,20 @@ export class ProviderHttpClient {
       },
     );
   }
+}
+
+function contentType(request: ProviderRequest): Record<string, string> {
+  if (request.form !== undefined) return { 'Content-Type': 'application/x-www-form-urlencoded' };
+  if (request.body !== undefined) return { 'Content-Type': 'application/json' };
+  return {};
+}
+
+function encodeBody(request: ProviderRequest): string | undefined {
+  if (request.form !== undefined)
+    return new URLSearchParams(
+      request.form.map(([name, value]): [string, string] => [name, value]),
+    ).toString();
+  return request.body === undefined ? undefined : JSON.stringify(request.body);
 }
 
 function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {

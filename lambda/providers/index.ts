@@ -1,3 +1,4 @@
+import { OAuth2Provider } from './oauth2.ts';
 import { PapayaProvider } from './papaya.ts';
 import { PaypackProvider } from './paypack.ts';
 import type { AnyTokenProvider } from './provider.ts';
@@ -6,6 +7,7 @@ import type { AnyTokenProvider } from './provider.ts';
 export const providerFactories = {
   paypack: () => new PaypackProvider(),
   papaya: () => new PapayaProvider(),
+  oauth2: () => new OAuth2Provider(),
 } satisfies Record<string, () => AnyTokenProvider>;
 
 export type ProviderName = keyof typeof providerFactories;

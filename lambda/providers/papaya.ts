@@ -95,6 +95,7 @@ export class PapayaProvider implements TokenProvider<PapayaCredentials, PapayaOp
       sourceId: context.sourceId,
       provider: this.name,
       token: reply.token,
+      tokenFormat: 'jwt',
       reportedExpiresAt: reply.valid_until,
       now: context.now,
       maxLifetimeSeconds: options.expirationSeconds + SKEW_ALLOWANCE_SECONDS,

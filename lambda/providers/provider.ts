@@ -52,6 +52,8 @@ export interface TokenProvider<Credentials = unknown, Options = unknown> {
   tokenLifetimeSeconds(options: Options): number;
   /** Remaining life below which a token is refreshed, unless the source overrides it. */
   defaultRefreshThresholdSeconds(options: Options): number;
+  /** A problem with this source's options given its base URL (e.g. an endpoint outside it), checked with the config. */
+  sourceProblem?(baseUrl: string, options: Options): string | undefined;
   issueToken(context: IssueContext<Credentials, Options>): Promise<IssuedToken>;
   /**
    * Path (under the source's base URL) of a harmless GET that shows whether a new

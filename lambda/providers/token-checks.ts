@@ -1,10 +1,20 @@
 import { decodeJwt } from 'jose';
 import { ProviderError } from '../errors.ts';
 
+/**
+ * What a provider promises about its access tokens. `jwt`: every token is a JWT
+ * (Paypack, Papaya), so a token that is not one is refused. `opaque-or-jwt`:
+ * tokens may be opaque strings (generic OAuth 2.0 servers); a JWT's `exp` is
+ * still cross-checked, and an opaque token's expiry comes from the response alone.
+ */
+export type TokenFormat = 'jwt' | 'opaque-or-jwt';
+
 export interface TokenFacts {
   sourceId: string;
   provider: string;
   token: string;
+  /** Default `jwt`. */
+  tokenFormat?: TokenFormat;
   /** The expiry the provider reported in the response body, if it reported one. */
   reportedExpiresAt: Date | undefined;
   now: number;
@@ -19,15 +29,18 @@ export const MIN_USEFUL_LIFETIME_SECONDS = 30;
 /**
  * Checks an access token and settles its expiry: the earlier of the reported
  * expiry and the JWT's `exp`, rejected if already (nearly) past or implausibly far.
- * The signature is not verified: neither provider publishes its signing keys.
+ * The signature is not verified: the refresher is not the token's audience, and
+ * the providers do not all publish their signing keys.
  */
 export function settleExpiry(facts: TokenFacts): { expiresAt: Date; issuedAt: Date } {
-  const { sourceId, provider, token, now } = facts;
-  const claims = decodeClaims(sourceId, provider, token);
-  const jwtExpiresAt = typeof claims.exp === 'number' ? new Date(claims.exp * 1000) : undefined;
-  const candidates = [facts.reportedExpiresAt, jwtExpiresAt].filter(
-    (date): date is Date => date !== undefined,
-  );
+  const { sourceId, provider, now } = facts;
+  const claims = decodeClaims(facts);
+  const jwtExpiresAt = claimDate(claims.exp, 'exp', facts);
+  const reported = facts.reportedExpiresAt;
+  if (reported !== undefined && !Number.isFinite(reported.getTime())) {
+    throw new ProviderError(sourceId, 'PROVIDER_INVALID_TOKEN', `${provider} reported an invalid expiry`);
+  }
+  const candidates = [reported, jwtExpiresAt].filter((date): date is Date => date !== undefined);
   if (candidates.length === 0) {
     throw new ProviderError(
       sourceId,
@@ -36,10 +49,8 @@ export function settleExpiry(facts: TokenFacts): { expiresAt: Date; issuedAt: Da
     );
   }
   const expiresAt = new Date(Math.min(...candidates.map((date) => date.getTime())));
-  if (facts.reportedExpiresAt && jwtExpiresAt) {
-    const gapSeconds = Math.round(
-      Math.abs(facts.reportedExpiresAt.getTime() - jwtExpiresAt.getTime()) / 1000,
-    );
+  if (reported && jwtExpiresAt) {
+    const gapSeconds = Math.round(Math.abs(reported.getTime() - jwtExpiresAt.getTime()) / 1000);
     if (gapSeconds >= 60)
       facts.note('reported expiry and JWT exp disagree; using the earlier', { gapSeconds });
   }
@@ -59,30 +70,48 @@ export function settleExpiry(facts: TokenFacts): { expiresAt: Date; issuedAt: Da
       `${provider} token expiry ${expiresAt.toISOString()} is implausibly far (more than ${facts.maxLifetimeSeconds} s ahead)`,
     );
   }
-  const issuedAt =
-    typeof claims.iat === 'number' && claims.iat * 1000 <= now + 60_000
-      ? new Date(claims.iat * 1000)
-      : new Date(now);
+  const iat = claimDate(claims.iat, 'iat', facts);
+  const issuedAt = iat !== undefined && iat.getTime() <= now + 60_000 ? iat : new Date(now);
   return { expiresAt, issuedAt };
 }
 
-function decodeClaims(sourceId: string, provider: string, token: string): { exp?: unknown; iat?: unknown } {
+function decodeClaims(facts: TokenFacts): { exp?: unknown; iat?: unknown } {
   try {
-    return decodeJwt(token);
+    return decodeJwt(facts.token);
   } catch {
+    if (facts.tokenFormat === 'opaque-or-jwt') return {};
     throw new ProviderError(
-      sourceId,
+      facts.sourceId,
       'PROVIDER_INVALID_TOKEN',
-      `${provider} returned a token that is not a JWT`,
+      `${facts.provider} returned a token that is not a JWT`,
     );
   }
 }
 
-/** `exp` of a JWT, or undefined when the value is not a JWT or has no exp. */
+/**
+ * A NumericDate claim as a Date. JSON numbers such as 1e400 parse to Infinity,
+ * which would yield an Invalid Date that slips past every comparison.
+ */
+function claimDate(value: unknown, claim: 'exp' | 'iat', facts: TokenFacts): Date | undefined {
+  if (value === undefined) return undefined;
+  const date = typeof value === 'number' && Number.isFinite(value) ? new Date(value * 1000) : undefined;
+  if (date === undefined || !Number.isFinite(date.getTime())) {
+    throw new ProviderError(
+      facts.sourceId,
+      'PROVIDER_INVALID_TOKEN',
+      `${facts.provider} token has an "${claim}" claim that is not a usable number of seconds`,
+    );
+  }
+  return date;
+}
+
+/** `exp` of a JWT, or undefined when the value is not a JWT or has no usable exp. */
 export function jwtExpiry(token: string): Date | undefined {
   try {
     const { exp } = decodeJwt(token);
-    return typeof exp === 'number' ? new Date(exp * 1000) : undefined;
+    if (typeof exp !== 'number' || !Number.isFinite(exp)) return undefined;
+    const date = new Date(exp * 1000);
+    return Number.isFinite(date.getTime()) ? date : undefined;
   } catch {
     return undefined;
   }

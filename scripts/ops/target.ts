@@ -6,7 +6,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { StageConfig } from '../../infra/config/stage-config.ts';
 import { stages } from '../../infra/config/stages.ts';
-import { DEFAULT_SCHEDULES } from '../../infra/token-refresher.ts';
+import { defaultSchedule } from '../../infra/token-refresher.ts';
 import { resolveSource, type SourceDefinition } from '../../lambda/config/source-config.ts';
 import { createRefreshHandler } from '../../lambda/handlers/create-refresh-handler.ts';
 import { providerFactories } from '../../lambda/providers/index.ts';
@@ -185,9 +185,9 @@ async function deployedTarget(stageName: string): Promise<OpsTarget> {
       id: source.id,
       provider: source.provider,
       parameterName: parameterNames.get(source.id) ?? `${prefix}/tokens/${source.id}`,
-      refreshThresholdSeconds:
-        (source.schedule?.refreshThresholdMinutes ??
-          DEFAULT_SCHEDULES[source.provider].refreshThreshold.toMinutes()) * 60,
+      refreshThresholdSeconds: source.schedule
+        ? source.schedule.refreshThresholdMinutes * 60
+        : defaultSchedule(source.provider, source.options).refreshThreshold.toSeconds(),
     })),
     now: Date.now,
     elapsedSeconds: (sinceWallMs) => (Date.now() - sinceWallMs) / 1000,

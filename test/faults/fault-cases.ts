@@ -33,7 +33,7 @@ export type FaultSetup =
 export interface FaultCase {
   group: FaultGroup;
   name: string;
-  provider: 'paypack' | 'papaya';
+  provider: 'paypack' | 'papaya' | 'oauth2';
   setup: FaultSetup;
   expected: {
     behaviour: Behaviour;
@@ -61,7 +61,7 @@ const http = (
 });
 
 /** Faults at an HTTP endpoint that both providers share, run against both. */
-function httpFaults(provider: 'paypack' | 'papaya'): FaultCase[] {
+function httpFaults(provider: 'paypack' | 'papaya' | 'oauth2'): FaultCase[] {
   const route = provider === 'paypack' ? 'authorize' : 'token';
   const label = `${provider} ${route}`;
   const row = (name: string, fault: Fault, expected: FaultCase['expected']): FaultCase => ({
@@ -308,7 +308,7 @@ const paypackRefreshFaults: FaultCase[] = [
   },
 ];
 
-const unreachable: FaultCase[] = (['paypack', 'papaya'] as const).map((provider) => ({
+const unreachable: FaultCase[] = (['paypack', 'papaya', 'oauth2'] as const).map((provider) => ({
   group: 'provider',
   name: `${provider}: connection refused`,
   provider,
@@ -512,6 +512,68 @@ const configFaults: FaultCase[] = [
   ),
 ];
 
+/** The generic HTTP rows (bodies differ per provider), plus what RFC 6749 §5.1/5.2 adds. */
+function oauth2Faults(): FaultCase[] {
+  const generic = httpFaults('oauth2').filter(
+    (row) => !/: (200 with|expiry |token that is not a JWT)/.test(row.name),
+  );
+  const row = (name: string, fault: Fault, expected: FaultCase['expected']): FaultCase => ({
+    group: 'provider',
+    name: `oauth2 token: ${name}`,
+    provider: 'oauth2',
+    setup: { target: 'provider', route: 'token', fault },
+    expected,
+  });
+  const echo = 'client_secret=oa-secret-echoed was wrong';
+  return [
+    ...generic,
+    row(
+      '400 invalid_client, description echoing input',
+      http(400, { error: 'invalid_client', error_description: echo }),
+      {
+        behaviour: 'failed fast',
+        code: 'PROVIDER_AUTH_REJECTED',
+        message: /HTTP 400 with error "invalid_client" \(client credentials refused\)$/,
+      },
+    ),
+    row('400 invalid_scope', http(400, { error: 'invalid_scope' }), {
+      behaviour: 'failed fast',
+      code: 'PROVIDER_CLIENT_ERROR',
+      message: /HTTP 400 with error "invalid_scope"$/,
+    }),
+    row('400 unregistered error code', http(400, { error: echo }), {
+      behaviour: 'failed fast',
+      code: 'PROVIDER_CLIENT_ERROR',
+      message: /an unregistered error code$/,
+    }),
+    row(
+      'token_type DPoP',
+      { kind: 'body', body: { access_token: 'opaque-x', token_type: 'DPoP', expires_in: 300 } },
+      {
+        behaviour: 'failed fast',
+        code: 'PROVIDER_BAD_RESPONSE',
+        message: /token_type other than Bearer/,
+      },
+    ),
+    row(
+      'opaque token without expires_in',
+      { kind: 'body', body: { access_token: 'opaque-x', token_type: 'Bearer' } },
+      {
+        behaviour: 'failed fast',
+        code: 'PROVIDER_INVALID_TOKEN',
+        message: /has no expiry/,
+      },
+    ),
+    {
+      group: 'provider',
+      name: 'oauth2 token: 503 twice, then recovers',
+      provider: 'oauth2',
+      setup: { target: 'provider', route: 'token-2x', fault: http(503) },
+      expected: { behaviour: 'retried, then succeeded', calls: { token: 3 } },
+    },
+  ];
+}
+
 /** The edges of the single-use and time-budget promises: a crash, a stalled AWS endpoint, starved pacing. */
 const crashAndBudgetFaults: FaultCase[] = [
   {
@@ -566,6 +628,7 @@ export const FAULT_CASES: FaultCase[] = [
   ...httpFaults('paypack'),
   ...httpFaults('papaya'),
   ...paypackRefreshFaults,
+  ...oauth2Faults(),
   ...unreachable,
   ...secretFaults,
   ...ssmFaults,

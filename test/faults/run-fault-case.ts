@@ -40,14 +40,16 @@ export async function runFaultCase(world: World, testCase: FaultCase, id: string
   const source =
     testCase.provider === 'paypack'
       ? await world.paypackSource({ id, http: FAST_HTTP })
-      : await world.papayaSource({ id, http: FAST_HTTP });
+      : testCase.provider === 'oauth2'
+        ? await world.oauth2Source({ id, http: FAST_HTTP })
+        : await world.papayaSource({ id, http: FAST_HTTP });
   world.paypack.setRefreshPaths(['sdk', 'docs']);
   await world.handler()({ sources: [source] });
   const good = await readParameter(world.aws.ssm, source.parameterName);
 
   const { counter, runSource, handlerOptions, context, cleanup } = await applyFault(world, testCase, source);
   const before = counter();
-  const sandboxServer = testCase.provider === 'paypack' ? world.paypack.server : world.papaya.server;
+  const sandboxServer = sandboxFor(world, testCase).server;
   const routes = testCase.provider === 'paypack' ? ['authorize', 'refresh-sdk', 'refresh-docs'] : ['token'];
   const routeCallsBefore = routes.map((route) => sandboxServer.callsTo(route).length);
   let outcome: SourceOutcome | undefined;
@@ -78,6 +80,7 @@ export async function runFaultCase(world: World, testCase: FaultCase, id: string
   } finally {
     world.paypack.server.clearFaults();
     world.papaya.server.clearFaults();
+    world.oauth2.server.clearFaults();
     world.awsFaults.clear();
     await cleanup();
   }
@@ -85,7 +88,7 @@ export async function runFaultCase(world: World, testCase: FaultCase, id: string
   const after = await readParameter(world.aws.ssm, source.parameterName);
   const unchanged = JSON.stringify(after) === JSON.stringify(good);
   const published = parsePublishedToken(after?.value ?? '');
-  const sandbox = testCase.provider === 'paypack' ? world.paypack : world.papaya;
+  const sandbox = sandboxFor(world, testCase);
   const replacedByValid = !unchanged && published !== undefined && (await sandbox.isLive(published.token));
   const captured = world.capture.lines.slice(linesBefore).join('\n') + errorText;
 
@@ -110,7 +113,7 @@ export async function runFaultCase(world: World, testCase: FaultCase, id: string
 
 async function applyFault(world: World, testCase: FaultCase, source: SourceDefinition) {
   const setup = testCase.setup;
-  const sandbox = testCase.provider === 'paypack' ? world.paypack.server : world.papaya.server;
+  const sandbox = sandboxFor(world, testCase).server;
   let counter = () => 0;
   let runSource: SourceDefinition = source;
   let handlerOptions: Partial<RefreshHandlerOptions> = {};
@@ -145,6 +148,8 @@ async function applyFault(world: World, testCase: FaultCase, source: SourceDefin
         sandbox.inject('refresh-docs', setup.fault);
       } else if (setup.route === 'authorize-2x') {
         sandbox.inject('authorize', setup.fault, 2);
+      } else if (setup.route === 'token-2x') {
+        sandbox.inject('token', setup.fault, 2);
       } else {
         sandbox.inject(setup.route, setup.fault);
       }
@@ -225,6 +230,10 @@ function observeBehaviour(
     return 'fell back to authorize';
   }
   return faultedCalls > 1 ? 'retried, then succeeded' : 'refreshed';
+}
+
+function sandboxFor(world: World, testCase: FaultCase) {
+  return { paypack: world.paypack, papaya: world.papaya, oauth2: world.oauth2 }[testCase.provider];
 }
 
 function safeJson(text: string): Record<string, string> {

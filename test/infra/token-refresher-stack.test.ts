@@ -207,13 +207,16 @@ describe('TokenRefresherStack template', () => {
   it('refreshes imported-secret sources at deploy time, and skips placeholder secrets', () => {
     const firstRefresh = resourcesIn(shards, 'Custom::TokenRefresherFirstRefresh');
     assert.equal(firstRefresh.length, 2);
-    const devStack = synthStage(stages.find((stage) => stage.name === 'dev') ?? baseStage);
+    const devStage = stages.find((stage) => stage.name === 'dev') ?? baseStage;
+    const placeholders = devStage.sources.filter((source) => 'create' in source.secret).length;
+    assert.ok(placeholders >= 2);
+    const devStack = synthStage(devStage);
     const dev = devStack.template;
     assert.equal(
       resourcesIn(nestedTemplates(devStack.stack), 'Custom::TokenRefresherFirstRefresh').length,
       0,
     );
-    assert.equal(resourcesOf(dev, 'AWS::SecretsManager::Secret').length, 2);
+    assert.equal(resourcesOf(dev, 'AWS::SecretsManager::Secret').length, placeholders);
     dev.allResourcesProperties('AWS::SecretsManager::Secret', { GenerateSecretString: Match.anyValue() });
   });
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { scheduleForLifetime } from '../../infra/token-refresher.ts';
 import {
   invalidIntervals,
   SimulatedNow,
@@ -12,7 +13,11 @@ describe('freshness simulation (short runs of npm run simulate)', () => {
   const simulatedNow = new SimulatedNow(Date.parse('2026-02-02T00:00:00Z'));
   let world: World;
   before(async () => {
-    world = await World.start({ paypack: { now: simulatedNow.now }, papaya: { now: simulatedNow.now } });
+    world = await World.start({
+      paypack: { now: simulatedNow.now },
+      papaya: { now: simulatedNow.now },
+      oauth2: { now: simulatedNow.now },
+    });
   });
   after(async () => {
     await world.stop();
@@ -65,6 +70,43 @@ describe('freshness simulation (short runs of npm run simulate)', () => {
     );
     assert.ok(report.validFraction < 1 && report.validFraction > 0.9);
     assert.equal(report.gapOutsideOutagesSeconds, 0, '20% random failures alone never cost a valid token');
+  });
+});
+
+describe('freshness simulation for 5-minute oauth2 tokens (default schedule from the configured life)', () => {
+  const simulatedNow = new SimulatedNow(Date.parse('2026-03-02T00:00:00Z'));
+  let world: World;
+  before(async () => {
+    world = await World.start({ oauth2: { now: simulatedNow.now, accessTokenTtlSeconds: 300 } });
+  });
+  after(async () => {
+    await world.stop();
+  });
+
+  it('bridges a 2-minute outage and 20% random failures, and not an outage longer than a token lives', async () => {
+    const schedule = scheduleForLifetime(300);
+    const report = await simulateFreshness(
+      world,
+      {
+        provider: 'oauth2',
+        days: 0.125,
+        periodSeconds: schedule.period.toSeconds(),
+        thresholdSeconds: schedule.refreshThreshold.toSeconds(),
+        failureRate: 0.2,
+        outages: [
+          { startSeconds: 3600, durationSeconds: 2 * 60 },
+          { startSeconds: 2 * 3600, durationSeconds: 10 * 60 },
+        ],
+        retryDelaySeconds: 60,
+        seed: 13,
+      },
+      simulatedNow,
+    );
+    const [short, long] = report.outages;
+    assert.equal(short?.gapSeconds, 0, '2 minutes < threshold − period (150 s)');
+    assert.ok(long && long.gapSeconds > 0, `10-minute outage gap ${long?.gapSeconds} s`);
+    assert.equal(report.gapOutsideOutagesSeconds, 0, '20% random failures alone never cost a valid token');
+    assert.ok(report.refreshes >= 40, `${report.refreshes} refreshes in 3 h of 5-minute tokens`);
   });
 });
 

@@ -129,7 +129,13 @@ export class SandboxServer {
     }
     let body: unknown;
     try {
-      body = bodyText ? JSON.parse(bodyText) : undefined;
+      // OAuth 2.0 token endpoints take form bodies; the handler sees them as a plain object.
+      const isForm = req.headers['content-type']?.startsWith('application/x-www-form-urlencoded');
+      body = isForm
+        ? Object.fromEntries(new URLSearchParams(bodyText))
+        : bodyText
+          ? JSON.parse(bodyText)
+          : undefined;
     } catch {
       body = Symbol.for('unparseable');
     }

@@ -1,5 +1,6 @@
 import { createRefreshHandler } from '../../lambda/handlers/create-refresh-handler.ts';
 import type { HttpRuntime } from '../../lambda/http/provider-http-client.ts';
+import { OAuth2Provider } from '../../lambda/providers/oauth2.ts';
 import { PapayaProvider } from '../../lambda/providers/papaya.ts';
 import { PaypackProvider } from '../../lambda/providers/paypack.ts';
 import { parsePublishedToken } from '../../lambda/token-contract.ts';
@@ -14,7 +15,7 @@ export interface Outage {
 }
 
 export interface SimulationPlan {
-  provider: 'paypack' | 'papaya';
+  provider: 'paypack' | 'papaya' | 'oauth2';
   days: number;
   periodSeconds: number;
   thresholdSeconds: number;
@@ -76,7 +77,8 @@ export async function simulateFreshness(
       const t = (simulatedNow.now() - start) / 1000;
       return t >= outage.startSeconds && t < outage.startSeconds + outage.durationSeconds;
     });
-  const sandbox = plan.provider === 'paypack' ? world.paypack.server : world.papaya.server;
+  const sandbox = { paypack: world.paypack, papaya: world.papaya, oauth2: world.oauth2 }[plan.provider]
+    .server;
   const chaos = (_route: string): Fault | undefined =>
     inOutage() || random() < plan.failureRate
       ? { kind: 'status', status: 503, body: { error: 'unavailable' } }
@@ -84,10 +86,13 @@ export async function simulateFreshness(
   sandbox.setChaos(chaos);
   const callsBefore = sandbox.calls.length;
 
+  const overrides = { refreshThresholdSeconds: plan.thresholdSeconds };
   const source =
     plan.provider === 'paypack'
-      ? await world.paypackSource({ refreshThresholdSeconds: plan.thresholdSeconds })
-      : await world.papayaSource({ refreshThresholdSeconds: plan.thresholdSeconds });
+      ? await world.paypackSource(overrides)
+      : plan.provider === 'oauth2'
+        ? await world.oauth2Source(overrides)
+        : await world.papayaSource(overrides);
   const runtime: HttpRuntime = {
     fetch: (input, init) => fetch(input, init),
     sleep: async (ms) => simulatedNow.advanceTo(simulatedNow.now() + ms),
@@ -95,7 +100,7 @@ export async function simulateFreshness(
     now: simulatedNow.now,
   };
   const handler = createRefreshHandler({
-    providers: [new PaypackProvider(), new PapayaProvider()],
+    providers: [new PaypackProvider(), new PapayaProvider(), new OAuth2Provider()],
     env: { REFRESHER_SOURCES: JSON.stringify([source]) },
     ssm: world.aws.ssm,
     secretsManager: world.aws.secretsManager,

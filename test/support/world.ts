@@ -5,8 +5,10 @@ import {
   createRefreshHandler,
   type RefreshHandlerOptions,
 } from '../../lambda/handlers/create-refresh-handler.ts';
+import { OAuth2Provider } from '../../lambda/providers/oauth2.ts';
 import { PapayaProvider } from '../../lambda/providers/papaya.ts';
 import { PaypackProvider } from '../../lambda/providers/paypack.ts';
+import { OAuth2Sandbox, type OAuth2SandboxOptions } from '../sandboxes/oauth2-sandbox.ts';
 import { PapayaSandbox, type PapayaSandboxOptions } from '../sandboxes/papaya-sandbox.ts';
 import { PaypackSandbox, type PaypackSandboxOptions } from '../sandboxes/paypack-sandbox.ts';
 import { type AwsClients, awsClients, putSecret } from './aws.ts';
@@ -18,6 +20,7 @@ import { registerSensitiveSource } from './sensitive-values.ts';
 export interface WorldOptions {
   paypack?: PaypackSandboxOptions;
   papaya?: PapayaSandboxOptions;
+  oauth2?: OAuth2SandboxOptions;
 }
 
 /**
@@ -40,13 +43,20 @@ export class World {
     readonly paypackUrl: string,
     readonly papaya: PapayaSandbox,
     readonly papayaUrl: string,
+    readonly oauth2: OAuth2Sandbox,
+    readonly oauth2Url: string,
   ) {}
 
   static async start(options: WorldOptions = {}): Promise<World> {
     const moto = await startMoto();
     const paypack = new PaypackSandbox(options.paypack);
     const papaya = new PapayaSandbox(options.papaya);
-    const [paypackUrl, papayaUrl] = await Promise.all([paypack.start(), papaya.start()]);
+    const oauth2 = new OAuth2Sandbox(options.oauth2);
+    const [paypackUrl, papayaUrl, oauth2Url] = await Promise.all([
+      paypack.start(),
+      papaya.start(),
+      oauth2.start(),
+    ]);
     const faults = new AwsFaultInjector();
     const world = new World(
       moto,
@@ -56,6 +66,8 @@ export class World {
       paypackUrl,
       papaya,
       papayaUrl,
+      oauth2,
+      oauth2Url,
     );
     registerSensitiveSource(() => world.sensitiveValues());
     return world;
@@ -65,7 +77,7 @@ export class World {
     this.aws.ssm.destroy();
     this.aws.secretsManager.destroy();
     this.aws.dynamodb.destroy();
-    await Promise.all([this.paypack.stop(), this.papaya.stop(), this.moto.stop()]);
+    await Promise.all([this.paypack.stop(), this.papaya.stop(), this.oauth2.stop(), this.moto.stop()]);
   }
 
   uniqueId(prefix: string): string {
@@ -108,6 +120,24 @@ export class World {
     );
   }
 
+  /** An oauth2 client registered with the OAuth 2.0 sandbox (5-minute opaque tokens by default). */
+  async oauth2Source(overrides: Partial<SourceDefinition> = {}): Promise<SourceDefinition & { id: string }> {
+    const id = overrides.id ?? this.uniqueId('oauth2');
+    const clientId = `client-${randomUUID()}`;
+    const clientSecret = `oa-secret-${randomUUID()}`;
+    this.oauth2.addClient(clientId, clientSecret);
+    return this.#source(
+      id,
+      { client_id: clientId, client_secret: clientSecret },
+      {
+        provider: 'oauth2',
+        baseUrl: this.oauth2Url,
+        options: { tokenUrl: '/oauth/token', expectedLifetimeSeconds: 300 },
+        ...overrides,
+      },
+    );
+  }
+
   /**
    * Rotates a source's client secret as an operator would: the provider accepts
    * only the new one from now on, and the new value is put into the source's secret.
@@ -119,6 +149,7 @@ export class World {
     const credentials = JSON.parse(SecretString ?? '{}') as Record<string, string>;
     const rotated = `rotated-secret-${randomUUID()}`;
     if (source.provider === 'paypack') this.paypack.addApplication(credentials.client_id ?? '', rotated);
+    else if (source.provider === 'oauth2') this.oauth2.addClient(credentials.client_id ?? '', rotated);
     else this.papaya.addApiKey(credentials.api_key ?? '', rotated);
     this.testSecrets.push(rotated);
     await putSecret(
@@ -142,7 +173,7 @@ export class World {
   /** The real handler factory with both providers, wired to moto. */
   handler(options: Partial<RefreshHandlerOptions> = {}) {
     return createRefreshHandler({
-      providers: [new PaypackProvider(), new PapayaProvider()],
+      providers: [new PaypackProvider(), new PapayaProvider(), new OAuth2Provider()],
       env: {},
       ssm: this.aws.ssm,
       secretsManager: this.aws.secretsManager,
@@ -152,6 +183,11 @@ export class World {
   }
 
   sensitiveValues(): string[] {
-    return [...this.testSecrets, ...this.paypack.issued, ...this.papaya.issued.map((issued) => issued.token)];
+    return [
+      ...this.testSecrets,
+      ...this.paypack.issued,
+      ...this.papaya.issued.map((issued) => issued.token),
+      ...this.oauth2.issued.map((issued) => issued.token),
+    ];
   }
 }

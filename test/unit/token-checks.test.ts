@@ -1,21 +1,27 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ProviderError } from '../../lambda/errors.ts';
-import { settleExpiry } from '../../lambda/providers/token-checks.ts';
+import { jwtExpiry, settleExpiry, type TokenFormat } from '../../lambda/providers/token-checks.ts';
 import { Redactor } from '../../lambda/redact.ts';
 import { parsePublishedToken, serializePublishedToken } from '../../lambda/token-contract.ts';
 import { findLeaks } from '../support/capture.ts';
 
 const NOW = Date.parse('2026-11-21T12:00:00Z');
-const jwt = (claims: Record<string, unknown>) =>
-  `eyJhbGciOiJSUzI1NiJ9.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.c2ln`;
+const rawJwt = (payload: string) => `eyJhbGciOiJSUzI1NiJ9.${Buffer.from(payload).toString('base64url')}.c2ln`;
+const jwt = (claims: Record<string, unknown>) => rawJwt(JSON.stringify(claims));
 
-function settle(token: string, reportedExpiresAt: Date | undefined, maxLifetimeSeconds = 86_400) {
+function settle(
+  token: string,
+  reportedExpiresAt: Date | undefined,
+  maxLifetimeSeconds = 86_400,
+  tokenFormat: TokenFormat = 'jwt',
+) {
   const notes: string[] = [];
   const result = settleExpiry({
     sourceId: 's',
     provider: 'p',
     token,
+    tokenFormat,
     reportedExpiresAt,
     now: NOW,
     maxLifetimeSeconds,
@@ -64,6 +70,32 @@ describe('settleExpiry', () => {
       () => settle(jwt({ exp: NOW / 1000 + 86_401 }), undefined),
       /implausibly far/,
     ],
+    // 1e400 parses to Infinity; unchecked it becomes an Invalid Date that passes every range check.
+    ['an exp of 1e400', () => settle(rawJwt('{"exp":1e400}'), undefined), /"exp" claim .* not a usable/],
+    [
+      'an exp of 1e400 even when the reported expiry is fine',
+      () => settle(rawJwt('{"exp":1e400}'), new Date(NOW + 900_000)),
+      /"exp" claim/,
+    ],
+    ['an exp of -1e400', () => settle(rawJwt('{"exp":-1e400}'), new Date(NOW + 900_000)), /"exp" claim/],
+    ['an exp beyond the Date range', () => settle(jwt({ exp: 9e15 }), new Date(NOW + 900_000)), /"exp"/],
+    [
+      'an iat of -1e400',
+      () => settle(rawJwt(`{"exp":${NOW / 1000 + 900},"iat":-1e400}`), undefined),
+      /"iat" claim/,
+    ],
+    ['an exp that is a string', () => settle(jwt({ exp: '1800000000' }), undefined), /"exp" claim/],
+    ['an invalid reported expiry', () => settle(jwt({ sub: 'x' }), new Date(Number.NaN)), /invalid expiry/],
+    [
+      'an opaque token when the provider promises JWTs',
+      () => settle('opaque', new Date(NOW + 900_000), 86_400, 'jwt'),
+      /not a JWT/,
+    ],
+    [
+      'an opaque token without a reported expiry',
+      () => settle('opaque', undefined, 86_400, 'opaque-or-jwt'),
+      /has no expiry/,
+    ],
   ];
   for (const [name, run, message] of rejects) {
     it(`rejects ${name}`, () => {
@@ -76,6 +108,28 @@ describe('settleExpiry', () => {
       );
     });
   }
+});
+
+describe('settleExpiry for providers whose tokens may be opaque', () => {
+  it("takes an opaque token's expiry from the response and its issue time from now", () => {
+    const settled = settle('opaque.token-value', new Date(NOW + 300_000), 86_400, 'opaque-or-jwt');
+    assert.equal(settled.expiresAt.getTime(), NOW + 300_000);
+    assert.equal(settled.issuedAt.getTime(), NOW);
+  });
+
+  it("still cross-checks a JWT's exp, the earlier winning", () => {
+    const exp = NOW / 1000 + 120;
+    const settled = settle(jwt({ exp }), new Date(NOW + 300_000), 86_400, 'opaque-or-jwt');
+    assert.equal(settled.expiresAt.getTime(), NOW + 120_000);
+  });
+});
+
+describe('jwtExpiry', () => {
+  it('ignores an exp that is not a finite number of seconds', () => {
+    assert.equal(jwtExpiry(rawJwt('{"exp":1e400}')), undefined);
+    assert.equal(jwtExpiry(jwt({ exp: 9e15 })), undefined);
+    assert.equal(jwtExpiry(jwt({ exp: 1_800_000_000 }))?.getTime(), 1_800_000_000_000);
+  });
 });
 
 describe('Redactor', () => {
