@@ -28,7 +28,7 @@ export async function collectStatus(target: OpsTarget): Promise<StatusRow[]> {
 
 async function statusOf(target: OpsTarget, source: OpsSource): Promise<StatusRow> {
   const base = { source: source.id, provider: source.provider };
-  const lastResult = await lastRun(target, source.id);
+  const lastResult = await lastRun(target, source);
   let parameter: { Value?: string; Version?: number } | undefined;
   try {
     ({ Parameter: parameter } = await target.ssm.send(
@@ -67,11 +67,14 @@ async function statusOf(target: OpsTarget, source: OpsSource): Promise<StatusRow
   };
 }
 
-async function lastRun(target: OpsTarget, sourceId: string): Promise<string> {
+async function lastRun(target: OpsTarget, source: OpsSource): Promise<string> {
   if (!target.lockTable) return '-';
   try {
     const { Item } = await target.dynamodb.send(
-      new GetItemCommand({ TableName: target.lockTable, Key: { sourceId: { S: sourceId } } }),
+      new GetItemCommand({
+        TableName: target.lockTable,
+        Key: { sourceId: { S: `${source.provider}/${source.id}` } },
+      }),
     );
     if (!Item) return '-';
     if (Number(Item.leaseUntil?.N ?? 0) > Date.now()) return 'refreshing now';

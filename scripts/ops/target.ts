@@ -6,7 +6,11 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { stages } from '../../infra/config/stages.ts';
 import { DEFAULT_SCHEDULES } from '../../infra/token-refresher.ts';
-import { resolveSource, type SourceDefinition } from '../../lambda/config/source-config.ts';
+import {
+  resolveSource,
+  type SourceDefinition,
+  tokenParameterName,
+} from '../../lambda/config/source-config.ts';
 import { createRefreshHandler } from '../../lambda/handlers/create-refresh-handler.ts';
 import { providerFactories } from '../../lambda/providers/index.ts';
 import type { SourceOutcome } from '../../lambda/refresh/refresh-source.ts';
@@ -138,7 +142,7 @@ async function deployedTarget(stageName: string): Promise<OpsTarget> {
     sources: stage.sources.map((source) => ({
       id: source.id,
       provider: source.provider,
-      parameterName: `${prefix}/tokens/${source.id}`,
+      parameterName: tokenParameterName(prefix, source.provider, source.id),
       refreshThresholdSeconds:
         (source.schedule?.refreshThresholdMinutes ??
           DEFAULT_SCHEDULES[source.provider].refreshThreshold.toMinutes()) * 60,

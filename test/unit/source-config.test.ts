@@ -16,8 +16,8 @@ const paypack = {
   provider: 'paypack',
   baseUrl: 'https://payments.paypack.rw/api',
   secretId: 'token-refresher/cash-in',
-  parameterName: '/token-refresher/tokens/cash-in',
-  privateParameterName: '/token-refresher/private/cash-in/refresh-token',
+  parameterName: '/token-refresher/tokens/paypack/cash-in',
+  privateParameterName: '/token-refresher/private/paypack/cash-in/refresh-token',
 };
 
 const papaya = {
@@ -25,7 +25,7 @@ const papaya = {
   provider: 'papaya',
   baseUrl: 'https://papaya.example/api',
   secretId: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:papaya-AbCdEf',
-  parameterName: '/token-refresher/tokens/payroll',
+  parameterName: '/token-refresher/tokens/papaya/payroll',
 };
 
 function configError(sources: unknown): string {
