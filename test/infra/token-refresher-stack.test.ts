@@ -252,7 +252,10 @@ describe('grantRead', () => {
     const text = JSON.stringify(statements);
     assert.doesNotMatch(text, /private/);
     const ssm = statements.find((statement) => statement.Action === 'ssm:GetParameter');
-    assert.match(JSON.stringify(ssm?.Resource), /parameter\/token-refresher\/test\/tokens\/paypack\/cash-in"/);
+    assert.match(
+      JSON.stringify(ssm?.Resource),
+      /parameter\/token-refresher\/test\/tokens\/paypack\/cash-in"/,
+    );
     const decrypt = statements.find((statement) => statement.Action === 'kms:Decrypt');
     assert.match(
       JSON.stringify(decrypt?.Condition),
