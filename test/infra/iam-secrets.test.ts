@@ -133,6 +133,47 @@ describe('secrets imported by name', () => {
   });
 });
 
+describe("a secret's own customer managed key", () => {
+  it("is granted for Decrypt to that source's provider function only", async () => {
+    const keyArn = `arn:aws:kms:${REGION}:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
+    const { template } = synthStage({
+      ...baseStage,
+      sources: [
+        { ...(baseStage.sources[0] as StageSource), secretKmsKeyArn: keyArn },
+        ...baseStage.sources.slice(1),
+      ],
+    });
+    const decisions = await Promise.all(
+      [...rolePolicies(template)]
+        .filter(([id]) => id.includes('RefresherRole'))
+        .map(async ([id, policies]) => [
+          id.startsWith('RefresherPaypack') ? 'paypack' : 'papaya',
+          await simulate(
+            `arn:aws:iam::${ACCOUNT}:role/${id}`,
+            policies,
+            {
+              action: 'kms:Decrypt',
+              resource: keyArn,
+              context: { 'kms:ViaService': `secretsmanager.${REGION}.amazonaws.com` },
+            },
+            {
+              Version: '2012-10-17',
+              Statement: [
+                {
+                  Effect: 'Allow',
+                  Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` },
+                  Action: 'kms:*',
+                  Resource: '*',
+                },
+              ],
+            },
+          ),
+        ]),
+    );
+    assert.deepEqual(Object.fromEntries(decisions), { paypack: 'Allowed', papaya: 'ImplicitlyDenied' });
+  });
+});
+
 describe('synth rejects secret references that cannot work, saying what to change', () => {
   const reject = (sources: StageSource[], message: RegExp) =>
     assert.throws(
