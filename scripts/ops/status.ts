@@ -70,12 +70,14 @@ async function statusOf(target: OpsTarget, source: OpsSource): Promise<StatusRow
 async function lastRun(target: OpsTarget, source: OpsSource): Promise<string> {
   if (!target.lockTable) return '-';
   try {
-    const { Item } = await target.dynamodb.send(
-      new GetItemCommand({
-        TableName: target.lockTable,
-        Key: { sourceId: { S: `${source.provider}/${source.id}` } },
-      }),
-    );
+    const item = async (key: string) =>
+      (
+        await target.dynamodb.send(
+          new GetItemCommand({ TableName: target.lockTable, Key: { sourceId: { S: key } } }),
+        )
+      ).Item;
+    // Leases are keyed `<provider>/<id>`; an item keyed by the bare id predates that (it expires by TTL).
+    const Item = (await item(`${source.provider}/${source.id}`)) ?? (await item(source.id));
     if (!Item) return '-';
     if (Number(Item.leaseUntil?.N ?? 0) > Date.now()) return 'refreshing now';
     const result = Item.lastResult?.S ?? '-';
