@@ -273,7 +273,7 @@ export class TokenRefresher extends Construct {
     const estimated = sources.reduce((sum, definition) => sum + definition.id.length + 110, 0);
     if (estimated > 2_000) {
       throw new Error(
-        `TokenRefresher: ${sources.length} sources are too many to pin their secrets in the function environment; set "secretNamePrefix" and name each secret <prefix><source id>`,
+        `TokenRefresher: ${sources.length} sources are too many to pin their secrets in the function environment; set "secretNamePrefix" and name each secret <prefix><provider>/<source id>`,
       );
     }
     return {

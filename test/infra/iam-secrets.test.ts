@@ -247,14 +247,17 @@ describe('fleet secret prefixes are per provider', () => {
     );
   };
 
-  it('a string prefix gives each provider <prefix><provider>/', () => {
-    assert.deepEqual(
-      secretResources(twoProviders('tr/fleet/', ['tr/fleet/paypack/cash-in', 'tr/fleet/papaya/payroll'])),
-      {
-        paypack: [`arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:tr/fleet/paypack/*`],
-        papaya: [`arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:tr/fleet/papaya/*`],
-      },
-    );
+  it('a string prefix gives each provider <prefix><provider>/, in its grant and in its pinned environment', () => {
+    const stage = twoProviders('tr/fleet/', ['tr/fleet/paypack/cash-in', 'tr/fleet/papaya/payroll']);
+    const pinned = resourcesOf(synthStage(stage).template, 'AWS::Lambda::Function')
+      .map(([, fn]) => ((fn.Properties as Json).Environment as { Variables?: Json } | undefined)?.Variables)
+      .map((variables) => variables?.REFRESHER_SECRET_NAME_PREFIX)
+      .filter((prefix) => prefix !== undefined);
+    assert.deepEqual(pinned.sort(), ['tr/fleet/papaya/', 'tr/fleet/paypack/']);
+    assert.deepEqual(secretResources(stage), {
+      paypack: [`arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:tr/fleet/paypack/*`],
+      papaya: [`arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:tr/fleet/papaya/*`],
+    });
   });
 
   it('a map names each provider prefix (a one-provider fleet keeps its names)', () => {
