@@ -47,8 +47,8 @@ export function grantRefresherPermissions(role: iam.Role, props: RefresherPermis
   role.addToPrincipalPolicy(
     new iam.PolicyStatement({
       sid: 'OwnProviderLeases',
-      // UpdateItem takes and releases a lease (keeping the last result); GetItem reads a holder's record.
-      actions: ['dynamodb:UpdateItem', 'dynamodb:GetItem'],
+      // Taking, renewing and releasing a lease are all conditional updates (the item keeps the last result).
+      actions: ['dynamodb:UpdateItem'],
       resources: [props.lockTable.tableArn],
       conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${props.provider}/*`] } },
     }),

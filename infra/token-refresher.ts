@@ -17,6 +17,7 @@ import {
   privateStateParameterName,
   resolveSource,
   type SourceDefinition,
+  sourceProfile,
   tokenParameterName,
 } from '../lambda/config/source-config.ts';
 import { type ProviderName, providerFactories } from '../lambda/providers/index.ts';
@@ -206,14 +207,10 @@ export class TokenRefresher extends Construct {
     for (const [provider, sources] of definitions) {
       const secretNamePrefix = secretPrefixes?.get(provider);
       const allowedBaseUrls = [...new Set(sources.map((definition) => definition.baseUrl))];
-      const fn = this.#createFunction(
-        provider,
-        props,
-        timeout,
-        allowedBaseUrls,
-        perSourceAlarms,
-        this.#secretsPinning(sources, secretNamePrefix),
-      );
+      const fn = this.#createFunction(provider, props, timeout, allowedBaseUrls, perSourceAlarms, {
+        ...this.#secretsPinning(sources, secretNamePrefix),
+        ...pinnedProfiles(sources),
+      });
       this.functions[provider] = fn;
       alarms.watchFunction(provider, fn);
       const shardSources = sources.map((definition) => {
@@ -471,8 +468,6 @@ export class TokenRefresher extends Construct {
       environment: {
         REFRESHER_DEPLOYMENT: props.deploymentName ?? Stack.of(this).stackName,
         REFRESHER_LOCK_TABLE: this.lockTable.tableName,
-        // A lease must outlive the run that holds it.
-        REFRESHER_LOCK_LEASE_MS: String(timeout.toMilliseconds() + 30_000),
         // Pinned here so a source definition in an invocation event cannot send credentials elsewhere
         // or write outside this deployment's paths.
         REFRESHER_ALLOWED_BASE_URLS: JSON.stringify(allowedBaseUrls),
@@ -529,6 +524,25 @@ export class TokenRefresher extends Construct {
     );
     return providerFramework.serviceToken;
   }
+}
+
+/**
+ * The distinct tunable parts (threshold, options, http, probe) of a function's
+ * sources: an invocation event's definition must match one of them exactly.
+ */
+function pinnedProfiles(sources: SourceDefinition[]): Record<string, string> {
+  const profiles = new Map<string, Record<string, unknown>>();
+  for (const { refreshThresholdSeconds, options, http, probe } of sources) {
+    const profile = { refreshThresholdSeconds, options, http, probe };
+    profiles.set(sourceProfile(profile), profile);
+  }
+  const json = JSON.stringify([...profiles.values()]);
+  if (json.length > 2_000) {
+    throw new Error(
+      `TokenRefresher: the sources of one provider have ${profiles.size} different combinations of schedule threshold and options, too many to pin in the function environment; give sources of one provider the same settings`,
+    );
+  }
+  return { REFRESHER_PINNED_PROFILES: json };
 }
 
 function validatePrefix(prefix: string): string {

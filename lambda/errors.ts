@@ -45,6 +45,8 @@ export type ProviderProblem =
   | 'PROVIDER_TIMEOUT'
   | 'PROVIDER_BAD_RESPONSE'
   | 'PROVIDER_INVALID_TOKEN'
+  /** The provider refused the new token at the source's probe: it is not published. */
+  | 'PROVIDER_TOKEN_REJECTED'
   | 'DEADLINE_EXCEEDED';
 
 /** A provider call failed or answered with something that is not a usable token. */

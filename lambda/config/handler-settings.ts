@@ -22,8 +22,8 @@ export interface HandlerSettings {
 
 /** Time kept back from the Lambda timeout so results are logged and metrics flushed. */
 const DEFAULT_SAFETY_MARGIN_MS = 5_000;
-/** Must outlive the function timeout, so a lease is never taken over while its holder still runs. */
-const DEFAULT_LEASE_MS = 120_000;
+/** A held lease is renewed every third of this; a holder silent for a whole lease is taken to be gone. */
+const DEFAULT_LEASE_MS = 10_000;
 
 export function readHandlerSettings(
   env: Record<string, string | undefined>,
@@ -39,6 +39,9 @@ export function readHandlerSettings(
       ? { sourceSecrets: stringMap(env.REFRESHER_SOURCE_SECRETS, 'REFRESHER_SOURCE_SECRETS') }
       : {}),
     ...(env.REFRESHER_SECRET_NAME_PREFIX ? { secretNamePrefix: env.REFRESHER_SECRET_NAME_PREFIX } : {}),
+    ...(env.REFRESHER_PINNED_PROFILES
+      ? { pinnedProfiles: profileList(env.REFRESHER_PINNED_PROFILES, 'REFRESHER_PINNED_PROFILES') }
+      : {}),
   };
   const sources = env.REFRESHER_SOURCES
     ? resolveSources(
@@ -95,6 +98,14 @@ function stringList(raw: string, name: string): string[] {
     throw new ConfigError(undefined, `${name} must be a JSON array of base URLs`);
   }
   return value;
+}
+
+function profileList(raw: string, name: string): Record<string, unknown>[] {
+  const value = parseJsonSetting(raw, name);
+  if (!Array.isArray(value) || !value.every((item) => typeof item === 'object' && item !== null)) {
+    throw new ConfigError(undefined, `${name} must be a JSON array of source profiles`);
+  }
+  return value as Record<string, unknown>[];
 }
 
 function flag(raw: string | undefined, name: string, fallback: boolean): boolean {

@@ -36,6 +36,8 @@ const sourceSchema = v.strictObject({
   kmsKeyId: v.optional(v.pipe(v.string(), v.trim(), v.nonEmpty())),
   refreshThresholdSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(60))),
   options: v.optional(v.unknown()),
+  /** Call the provider's probe path with a new token before publishing it (default: on where the provider has one). */
+  probe: v.optional(v.boolean()),
   http: v.optional(
     v.strictObject({
       timeoutMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(100), v.maxValue(60_000))),
@@ -61,6 +63,7 @@ export interface ResolvedSource {
   refreshThresholdSeconds: number;
   options: unknown;
   http: HttpSettings;
+  probe: boolean;
 }
 
 export type ProviderLookup = ReadonlyMap<string, AnyTokenProvider>;
@@ -81,6 +84,35 @@ export interface SourcePolicy {
   sourceSecrets?: Readonly<Record<string, string>>;
   /** Fleets: a source's secret must be named `<prefix><id>` (by name or ARN); the prefix is this provider's. */
   secretNamePrefix?: string;
+  /**
+   * The tunable parts of a source (threshold, options, http, probe) exactly as the
+   * deployment defined them: a definition must match one of these, so an invoker
+   * cannot lengthen tokens, rename them or stretch retries and timeouts.
+   */
+  pinnedProfiles?: readonly Record<string, unknown>[];
+}
+
+/** The parts of a definition a deployment pins as a whole (REFRESHER_PINNED_PROFILES). */
+export function sourceProfile(definition: {
+  refreshThresholdSeconds?: unknown;
+  options?: unknown;
+  http?: unknown;
+  probe?: unknown;
+}): string {
+  const { refreshThresholdSeconds, options, http, probe } = definition;
+  return canonicalJson({ refreshThresholdSeconds, options, http, probe });
+}
+
+/** JSON with object keys sorted and undefined members left out, so equal profiles compare equal. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (typeof value === 'object' && value !== null) {
+    const entries = Object.entries(value)
+      .filter(([, member]) => member !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([key, member]) => `${JSON.stringify(key)}:${canonicalJson(member)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
 }
 
 /**
@@ -165,6 +197,7 @@ export function resolveSource(
     refreshThresholdSeconds: threshold,
     options: options.output,
     http: { ...DEFAULT_HTTP_SETTINGS, ...source.http },
+    probe: source.probe ?? true,
   };
 }
 
@@ -190,11 +223,21 @@ function enforcePolicy(
     kmsKeyId?: string | undefined;
     parameterName: string;
     privateParameterName?: string | undefined;
+    refreshThresholdSeconds?: number | undefined;
+    options?: unknown;
+    http?: unknown;
+    probe?: boolean | undefined;
   },
   policy: SourcePolicy,
 ): void {
   if (policy.kmsKeyId !== undefined && source.kmsKeyId !== policy.kmsKeyId) {
     throw new ConfigError(label, 'field "kmsKeyId" must be this deployment\'s key (REFRESHER_KMS_KEY_ID)');
+  }
+  if (policy.pinnedProfiles && !policy.pinnedProfiles.map(sourceProfile).includes(sourceProfile(source))) {
+    throw new ConfigError(
+      label,
+      'fields "refreshThresholdSeconds", "options", "http" and "probe" must be as this deployment defined them (REFRESHER_PINNED_PROFILES)',
+    );
   }
   if (!secretAllowed(source.id, source.secretId, policy)) {
     throw new ConfigError(label, 'field "secretId" is not this source\'s secret in this deployment');

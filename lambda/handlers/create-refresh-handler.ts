@@ -4,6 +4,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { Context } from 'aws-lambda';
+import { AWS_CLIENT_CONFIG } from '../aws/bounded-calls.ts';
 import { readHandlerSettings } from '../config/handler-settings.ts';
 import {
   type ProviderLookup,
@@ -57,11 +58,8 @@ export interface RefreshHandlerOptions {
   clock?: () => number;
 }
 
-/** Bounds every AWS call: at most 3 attempts of 1 s to connect and 3 s to answer, so a run cannot hang on AWS. */
-const AWS_CLIENT_CONFIG = {
-  maxAttempts: 3,
-  requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000 },
-};
+/** AWS calls end this long before the Lambda does, leaving time to log the outcomes and flush metrics. */
+const STORE_MARGIN_MS = 1_000;
 
 export class RefreshRunError extends Error {
   readonly outcomes: SourceOutcome[];
@@ -117,19 +115,12 @@ export function createRefreshHandler(options: RefreshHandlerOptions) {
     if (context) logger.addContext(context);
     const sources = selectSources(event ?? {}, configured, providers, settings.policy);
     const remainingMs = context?.getRemainingTimeInMillis();
-    if (remainingMs !== undefined && lockTable && remainingMs + 1_000 >= leaseMs) {
-      logger.warn(
-        'REFRESHER_LOCK_LEASE_MS should exceed the function timeout, or a slow run can lose its lease',
-        {
-          leaseMs,
-          remainingMs,
-        },
-      );
-    }
-    const deadline = remainingMs === undefined ? undefined : Date.now() + remainingMs - safetyMarginMs;
+    const end = remainingMs === undefined ? undefined : Date.now() + remainingMs;
     const outcomes = await refreshAll(sources, deps, {
       force: event?.force === true,
-      ...(deadline ? { deadline } : {}),
+      ...(end === undefined
+        ? {}
+        : { deadline: end - safetyMarginMs, storeDeadline: end - Math.min(STORE_MARGIN_MS, safetyMarginMs) }),
     });
 
     for (const outcome of outcomes) {

@@ -39,6 +39,8 @@ export interface ProviderRequest {
   method: 'GET' | 'POST';
   url: URL;
   body?: unknown;
+  /** Sent as `Authorization: Bearer …` (a probe of a new token); never logged. */
+  bearerToken?: string;
   /** False for calls that must not be repeated, such as presenting a single-use refresh token. */
   retry: boolean;
 }
@@ -143,6 +145,7 @@ export class ProviderHttpClient {
         headers: {
           Accept: 'application/json',
           ...(request.body === undefined ? {} : { 'Content-Type': 'application/json' }),
+          ...(request.bearerToken === undefined ? {} : { Authorization: `Bearer ${request.bearerToken}` }),
         },
         body: request.body === undefined ? undefined : JSON.stringify(request.body),
         // A redirect could lead credentials elsewhere (or to plain http): refused, never followed.

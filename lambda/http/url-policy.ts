@@ -10,6 +10,9 @@ export function isLoopbackHost(hostname: string): boolean {
  * Returns a reason when the URL is not acceptable.
  */
 export function baseUrlProblem(raw: string): string | undefined {
+  // Checked on the raw text: the URL parser drops an empty "?" or "#" and turns a non-ASCII host into punycode.
+  if (/[?#]/.test(raw)) return 'must not have a query or fragment';
+  if (/[^\x21-\x7e]/.test(raw)) return 'must be printable ASCII (a non-ASCII host can impersonate another)';
   let url: URL;
   try {
     url = new URL(raw);

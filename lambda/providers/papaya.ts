@@ -17,6 +17,16 @@ const optionsSchema = v.optional(
       DEFAULT_EXPIRATION_SECONDS,
     ),
     tokenName: v.optional(v.pipe(v.string(), v.regex(/^[\w.:-]{1,128}$/))),
+    /** A harmless GET under the base URL to try each new token on before publishing; none is known, so off by default. */
+    probePath: v.optional(
+      v.pipe(
+        v.string(),
+        v.regex(
+          /^\/[\w.~/-]*(\?[\w.~=&-]*)?$/,
+          'must be a path under the base URL, e.g. /payments/wallets?take=1',
+        ),
+      ),
+    ),
   }),
   { expirationSeconds: DEFAULT_EXPIRATION_SECONDS },
 );
@@ -54,6 +64,10 @@ export class PapayaProvider implements TokenProvider<PapayaCredentials, PapayaOp
 
   defaultRefreshThresholdSeconds(options: PapayaOptions): number {
     return Math.floor(options.expirationSeconds / 2);
+  }
+
+  probePath(options: PapayaOptions): string | undefined {
+    return options.probePath;
   }
 
   async issueToken(context: IssueContext<PapayaCredentials, PapayaOptions>): Promise<IssuedToken> {

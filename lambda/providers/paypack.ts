@@ -46,12 +46,21 @@ const REFRESH_ROUTES = [
  * Paypack: authorize with client_id/client_secret; refresh with the single-use
  * refresh token kept in the source's private parameter.
  */
+/** A lone surrogate cannot be percent-encoded into the refresh URL: such a stored token means "authorize". */
+function isPresentable(token: string): boolean {
+  try {
+    encodeURIComponent(token);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export class PaypackProvider implements TokenProvider<PaypackCredentials, PaypackOptions> {
   readonly name = 'paypack';
   readonly credentialsSchema = credentialsSchema;
   readonly optionsSchema = optionsSchema;
   readonly usesPrivateState = true;
-  readonly discardedPrivateState = SPENT_STATE;
   /** Per base URL, how many refresh routes answered 404 and are skipped for the rest of this container's life. */
   readonly #missingRoutes = new Map<string, number>();
 
@@ -61,6 +70,11 @@ export class PaypackProvider implements TokenProvider<PaypackCredentials, Paypac
 
   defaultRefreshThresholdSeconds(): number {
     return 600;
+  }
+
+  /** Documented as harmless: reads the merchant the token belongs to. */
+  probePath(): string {
+    return '/merchants/me';
   }
 
   async issueToken(context: Context): Promise<IssuedToken> {
@@ -88,6 +102,10 @@ export class PaypackProvider implements TokenProvider<PaypackCredentials, Paypac
     }
     if (state.output.refresh === null) return undefined;
     context.markSensitive(state.output.refresh);
+    if (!isPresentable(state.output.refresh)) {
+      context.note('stored refresh token cannot be put in a URL; authorizing instead');
+      return undefined;
+    }
     const expiresAt = jwtExpiry(state.output.refresh);
     if (expiresAt && expiresAt.getTime() <= context.now + 5_000) {
       context.note('stored refresh token has expired; authorizing instead');
@@ -97,14 +115,22 @@ export class PaypackProvider implements TokenProvider<PaypackCredentials, Paypac
   }
 
   /**
-   * Presents the refresh token at most once per path that exists. Returns
-   * undefined when the token is refused or no refresh path exists, so the caller
-   * authorizes. A 404 means "no such route", which leaves the token unspent; any
-   * other failure may have spent it (a 5xx or a reset after the server used it),
-   * so it is recorded as spent before authorizing and never presented again.
+   * Presents the refresh token at most once, ever. It is recorded as spent before
+   * it leaves (write-ahead), so a crash, a deadline or a failed write after this
+   * point can never lead to a second presentation; if that record cannot be
+   * written, the token is not presented and the caller authorizes instead.
+   * Returns undefined when the token is refused or no refresh path exists.
+   * A 404 means "no such route": the next path is tried with the same token.
    */
   async #refresh(context: Context, refreshToken: string): Promise<IssuedToken | undefined> {
     const skipped = this.#missingRoutes.get(context.baseUrl) ?? 0;
+    if (skipped >= REFRESH_ROUTES.length) return undefined;
+    try {
+      await context.savePrivateState(SPENT_STATE);
+    } catch {
+      context.note('could not record the refresh token as spent before presenting it; authorizing instead');
+      return undefined;
+    }
     for (const [index, route] of REFRESH_ROUTES.entries()) {
       if (index < skipped) continue;
       try {
@@ -122,25 +148,15 @@ export class PaypackProvider implements TokenProvider<PaypackCredentials, Paypac
           context.note(`${route.label} answered 404`);
           continue;
         }
-        if (error.code === 'DEADLINE_EXCEEDED' && error.attempts === 0) throw error;
+        if (error.code === 'DEADLINE_EXCEEDED') throw error;
         context.note(`${route.label} failed; authorizing instead`, {
           code: error.code,
           status: error.status ?? 0,
         });
-        await this.#markSpent(context);
-        if (error.code === 'DEADLINE_EXCEEDED') throw error;
         return undefined;
       }
     }
     return undefined;
-  }
-
-  async #markSpent(context: Context): Promise<void> {
-    try {
-      await context.savePrivateState(SPENT_STATE);
-    } catch {
-      context.note('could not record the refresh token as spent; the next run may present it again');
-    }
   }
 
   async #authorize(context: Context): Promise<IssuedToken> {

@@ -19,8 +19,11 @@ export interface IssueContext<Credentials, Options> {
   /** Registers values that must never be logged, such as a refresh token the provider just received. */
   markSensitive: (...values: string[]) => void;
   /**
-   * Replaces the private state at once, before the run ends: e.g. to record that
-   * a single-use refresh token was spent even though no new one came back.
+   * Replaces the private state at once, and confirms the run still holds the
+   * source's lease. A provider whose private state is single-use (a refresh token)
+   * must record it as spent through this BEFORE presenting it (write-ahead): then
+   * no crash, deadline or failed write afterwards can lead to a second presentation.
+   * Throws when the write fails or the lease was lost; the provider must then not present it.
    */
   savePrivateState: (state: string) => Promise<void>;
 }
@@ -45,13 +48,16 @@ export interface TokenProvider<Credentials = unknown, Options = unknown> {
   readonly optionsSchema: v.GenericSchema<unknown, Options>;
   /** True when the provider needs a private parameter for state such as a refresh token. */
   readonly usesPrivateState: boolean;
-  /** Private state meaning "nothing usable here", written when a fresh state could not be stored. */
-  readonly discardedPrivateState?: string;
   /** How long a freshly issued token lives, for validating refresh thresholds and schedules. */
   tokenLifetimeSeconds(options: Options): number;
   /** Remaining life below which a token is refreshed, unless the source overrides it. */
   defaultRefreshThresholdSeconds(options: Options): number;
   issueToken(context: IssueContext<Credentials, Options>): Promise<IssuedToken>;
+  /**
+   * Path (under the source's base URL) of a harmless GET that shows whether a new
+   * token works, called before the token is published; undefined when there is none.
+   */
+  probePath?(options: Options): string | undefined;
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: a registry holds providers of different credential types

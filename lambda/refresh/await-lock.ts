@@ -9,6 +9,8 @@ export class LockBusyError extends RefresherError {
 export interface LockWait {
   lock: SourceLock;
   sourceId: string;
+  /** The lease's key in the lock table. */
+  key: string;
   /** Reads the currently published token. */
   readLatest: () => Promise<PublishedToken | undefined>;
   /** True when `latest` means another run did the work this one came for. */
@@ -30,7 +32,7 @@ export async function awaitLock(
 ): Promise<{ lease: LockLease } | { publishedByOther: PublishedToken }> {
   const pollMs = wait.pollMs ?? 200;
   for (;;) {
-    const lease = await wait.lock.tryAcquire(wait.sourceId);
+    const lease = await wait.lock.tryAcquire(wait.key);
     if (lease) return { lease };
     if (wait.now() + pollMs > wait.giveUpAt) {
       throw new LockBusyError(

@@ -1,4 +1,5 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { budgetSpent, type CallBudget, sendOptions } from '../aws/bounded-calls.ts';
 import { awsErrorName, SecretError } from '../errors.ts';
 
 interface CachedSecret {
@@ -29,25 +30,33 @@ export class CredentialCache {
     this.#maxAgeMs = maxAgeMs;
   }
 
-  async get(sourceId: string, secretId: string, now = Date.now()): Promise<string> {
+  async get(sourceId: string, secretId: string, budget?: CallBudget, now = Date.now()): Promise<string> {
     const cached = this.#entries.get(secretId);
     if (cached && now - cached.readAt < this.#maxAgeMs) return cached.value;
-    return this.reload(sourceId, secretId, now);
+    return this.reload(sourceId, secretId, budget, now);
   }
 
-  async reload(sourceId: string, secretId: string, now = Date.now()): Promise<string> {
-    const value = await this.#read(sourceId, secretId);
+  async reload(sourceId: string, secretId: string, budget?: CallBudget, now = Date.now()): Promise<string> {
+    const value = await this.#read(sourceId, secretId, budget);
     this.#entries.set(secretId, { value, readAt: now });
     return value;
   }
 
-  async #read(sourceId: string, secretId: string): Promise<string> {
+  async #read(sourceId: string, secretId: string, budget: CallBudget | undefined): Promise<string> {
     let secretString: string | undefined;
     try {
       ({ SecretString: secretString } = await this.#client.send(
         new GetSecretValueCommand({ SecretId: secretId }),
+        sendOptions(budget),
       ));
     } catch (error) {
+      if (budgetSpent(budget)) {
+        throw new SecretError(
+          sourceId,
+          'SECRET_UNAVAILABLE',
+          `secret "${secretId}" could not be read before the run's time budget ran out`,
+        );
+      }
       const name = awsErrorName(error);
       if (NOT_FOUND.has(name)) {
         throw new SecretError(sourceId, 'SECRET_NOT_FOUND', `secret "${secretId}" does not exist (${name})`);

@@ -1,4 +1,11 @@
-import { GetParameterCommand, ParameterType, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import {
+  GetParameterCommand,
+  ParameterTier,
+  ParameterType,
+  PutParameterCommand,
+  type SSMClient,
+} from '@aws-sdk/client-ssm';
+import { budgetSpent, type CallBudget, sendOptions } from '../aws/bounded-calls.ts';
 import { awsErrorName, StoreError } from '../errors.ts';
 import type { WritePacer } from './write-pacer.ts';
 
@@ -6,6 +13,13 @@ export interface StoredParameter {
   value: string;
   version: number;
 }
+
+/**
+ * Standard-tier SecureStrings hold 4 KB. The tier is always named: without it
+ * PutParameter uses the account's default, and an Advanced default would need
+ * kms:GenerateDataKey (envelope encryption), which the refresher is not granted.
+ */
+export const STANDARD_TIER_MAX_BYTES = 4096;
 
 /** SecureString reads and writes. Errors keep only the AWS error name: SSM messages can echo the value sent. */
 export class ParameterStore {
@@ -18,17 +32,18 @@ export class ParameterStore {
   }
 
   /** The decrypted value, or undefined when the parameter does not exist yet. */
-  async read(sourceId: string, name: string): Promise<StoredParameter | undefined> {
+  async read(sourceId: string, name: string, budget?: CallBudget): Promise<StoredParameter | undefined> {
     try {
       const { Parameter } = await this.#client.send(
         new GetParameterCommand({ Name: name, WithDecryption: true }),
+        sendOptions(budget),
       );
       if (Parameter?.Value === undefined) return undefined;
       return { value: Parameter.Value, version: Parameter.Version ?? 0 };
     } catch (error) {
       const awsName = awsErrorName(error);
       if (awsName === 'ParameterNotFound') return undefined;
-      throw new StoreError(sourceId, `could not read SSM parameter "${name}"`, awsName);
+      throw storeError(sourceId, `could not read SSM parameter "${name}"`, error, budget);
     }
   }
 
@@ -37,9 +52,17 @@ export class ParameterStore {
     name: string,
     value: string,
     kmsKeyId: string | undefined,
-    deadline?: number,
+    budget?: CallBudget,
   ): Promise<number> {
-    if (this.#pacer && !(await this.#pacer.turn(deadline))) {
+    const bytes = Buffer.byteLength(value, 'utf8');
+    if (bytes > STANDARD_TIER_MAX_BYTES) {
+      throw new StoreError(
+        sourceId,
+        `the value for SSM parameter "${name}" is ${bytes} bytes; a Standard-tier parameter holds at most ${STANDARD_TIER_MAX_BYTES}`,
+        'ValueTooLarge',
+      );
+    }
+    if (this.#pacer && !(await this.#pacer.turn(budget?.deadline))) {
       throw new StoreError(
         sourceId,
         `could not write SSM parameter "${name}" within the time budget`,
@@ -52,14 +75,27 @@ export class ParameterStore {
           Name: name,
           Value: value,
           Type: ParameterType.SECURE_STRING,
+          Tier: ParameterTier.STANDARD,
           Overwrite: true,
           ...(kmsKeyId ? { KeyId: kmsKeyId } : {}),
         }),
+        sendOptions(budget),
       );
       return Version ?? 0;
     } catch (error) {
-      const awsName = awsErrorName(error);
-      throw new StoreError(sourceId, `could not write SSM parameter "${name}"`, awsName);
+      throw storeError(sourceId, `could not write SSM parameter "${name}"`, error, budget);
     }
   }
+}
+
+function storeError(
+  sourceId: string,
+  what: string,
+  error: unknown,
+  budget: CallBudget | undefined,
+): StoreError {
+  if (budgetSpent(budget)) {
+    return new StoreError(sourceId, `${what}: no answer before the run's time budget ran out`, 'Aborted');
+  }
+  return new StoreError(sourceId, what, awsErrorName(error));
 }

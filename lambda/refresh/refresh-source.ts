@@ -1,16 +1,15 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import * as v from 'valibot';
 import type { ResolvedSource } from '../config/source-config.ts';
-import { describeUnexpected, ProviderError, RefresherError, SecretError } from '../errors.ts';
-import { type HttpRuntime, ProviderHttpClient } from '../http/provider-http-client.ts';
-import type { IssuedToken } from '../providers/provider.ts';
+import { describeUnexpected, RefresherError } from '../errors.ts';
+import type { HttpRuntime } from '../http/provider-http-client.ts';
 import { Redactor } from '../redact.ts';
 import { type PublishedToken, parsePublishedToken, serializePublishedToken } from '../token-contract.ts';
-import { explainIssue } from '../validation.ts';
 import { awaitLock } from './await-lock.ts';
 import type { CredentialCache } from './credential-cache.ts';
+import { type IssueRun, issueWithRotationRetry } from './issue-token.ts';
 import type { ParameterStore } from './parameter-store.ts';
-import type { RunRecord, SourceLock } from './source-lock.ts';
+import { probeToken } from './probe-token.ts';
+import type { LockLease, RunRecord, SourceLock } from './source-lock.ts';
 
 /** The subset of Powertools Logger the refresh cycle uses. */
 export type RefreshLogger = Pick<Logger, 'info' | 'warn'>;
@@ -34,6 +33,12 @@ export interface RefreshRequest {
   force?: boolean;
   /** Wall-clock ms by which provider calls and retries must have stopped. */
   deadline?: number;
+  /**
+   * Wall-clock ms by which every AWS call (reads, the write-ahead marker, state and
+   * token writes) must have ended: the Lambda's end less a small margin, later than
+   * `deadline`, so the bookkeeping after a provider call always has time.
+   */
+  storeDeadline?: number;
 }
 
 interface OutcomeBase {
@@ -48,9 +53,14 @@ export type SourceOutcome =
   | (OutcomeBase & { status: 'fresh' | 'refreshed'; expiresAt: string; secondsRemaining: number })
   | (OutcomeBase & { status: 'failed'; error: { code: string; message: string } });
 
+/** The lease key of a source: per provider, so IAM can keep each provider's role to its own leases. */
+export function leaseKey(providerName: string, sourceId: string): string {
+  return `${providerName}/${sourceId}`;
+}
+
 /**
  * One refresh cycle for one source: skip when the published token is fresh;
- * otherwise obtain, validate and publish a new one. Nothing is written unless a
+ * otherwise obtain, validate and publish a new one. Nothing is published unless a
  * valid token is in hand, so a failure leaves the last good token in place.
  */
 export async function refreshSource(
@@ -60,24 +70,26 @@ export async function refreshSource(
 ): Promise<SourceOutcome> {
   const redactor = new Redactor();
   const base = { sourceId: source.id, provider: source.provider.name };
+  const run = { deps, request, redactor };
   let current: PublishedToken | undefined;
   try {
-    current = await readPublished(source, deps, redactor);
+    current = await readPublished(source, run);
     const seen = current;
     const isFresh = (token: PublishedToken | undefined): token is PublishedToken =>
       token !== undefined && secondsUntil(token.expiresAt, deps.clock()) > source.refreshThresholdSeconds;
-    // Another run has done this run's work when it published a token this run had not seen,
-    // or (unless forced) when the published token is fresh again.
+    // Another run has done this run's work when the published token is above the threshold again
+    // (and, for a forced run, is one this run had not seen).
     const doneByOther = (latest: PublishedToken | undefined): latest is PublishedToken =>
-      latest !== undefined && (latest.token !== seen?.token || (!request.force && isFresh(latest)));
+      isFresh(latest) && (!request.force || latest.token !== seen?.token);
 
     if (!request.force && isFresh(current)) return freshOutcome(base, current, deps);
-    if (!deps.lock) return await refreshNow(source, deps, request, redactor, base);
+    if (!deps.lock) return await refreshNow(source, { ...run, lease: undefined }, base);
 
     const turn = await awaitLock({
       lock: deps.lock,
       sourceId: source.id,
-      readLatest: () => readPublished(source, deps, redactor),
+      key: leaseKey(source.provider.name, source.id),
+      readLatest: () => readPublished(source, run),
       doneByOther,
       sleep: deps.httpRuntime.sleep,
       now: deps.httpRuntime.now,
@@ -87,22 +99,7 @@ export async function refreshSource(
       ),
     });
     if ('publishedByOther' in turn) return freshOutcome(base, turn.publishedByOther, deps);
-    let record: RunRecord = { status: 'failed', code: 'UNEXPECTED' };
-    try {
-      const latest = await readPublished(source, deps, redactor);
-      if (doneByOther(latest)) {
-        record = { status: 'fresh' };
-        return freshOutcome(base, latest, deps);
-      }
-      const outcome = await refreshNow(source, deps, request, redactor, base);
-      record = { status: 'refreshed' };
-      return outcome;
-    } catch (error) {
-      record = { status: 'failed', code: error instanceof RefresherError ? error.code : 'UNEXPECTED' };
-      throw error;
-    } finally {
-      await turn.lease.release(record);
-    }
+    return await underLease(source, { ...run, lease: turn.lease }, base, doneByOther);
   } catch (error) {
     const code = error instanceof RefresherError ? error.code : 'UNEXPECTED';
     const message =
@@ -113,6 +110,31 @@ export async function refreshSource(
       ? { expiresAt: current.expiresAt, secondsRemaining: secondsUntil(current.expiresAt, deps.clock()) }
       : {};
     return { ...base, status: 'failed', error: { code, message }, ...lastGood };
+  }
+}
+
+/** After taking the lease: re-read (another run may have just published), then refresh; always release. */
+async function underLease(
+  source: ResolvedSource,
+  run: IssueRun & { lease: LockLease },
+  base: { sourceId: string; provider: string },
+  doneByOther: (latest: PublishedToken | undefined) => latest is PublishedToken,
+): Promise<SourceOutcome> {
+  let record: RunRecord = { status: 'failed', code: 'UNEXPECTED' };
+  try {
+    const latest = await readPublished(source, run);
+    if (doneByOther(latest)) {
+      record = { status: 'fresh' };
+      return freshOutcome(base, latest, run.deps);
+    }
+    const outcome = await refreshNow(source, run, base);
+    record = { status: 'refreshed' };
+    return outcome;
+  } catch (error) {
+    record = { status: 'failed', code: error instanceof RefresherError ? error.code : 'UNEXPECTED' };
+    throw error;
+  } finally {
+    await run.lease.release(record);
   }
 }
 
@@ -129,18 +151,15 @@ function freshOutcome(
   };
 }
 
-/** Obtains, validates and publishes a new token; writes nothing unless a valid token is in hand. */
+/** Obtains, validates, probes and publishes a new token; the published token is untouched on any failure. */
 async function refreshNow(
   source: ResolvedSource,
-  deps: RefreshDependencies,
-  request: RefreshRequest,
-  redactor: Redactor,
+  run: IssueRun,
   base: { sourceId: string; provider: string },
 ): Promise<SourceOutcome> {
-  const issued = await issueWithRotationRetry(source, deps, request, redactor);
-  if (issued.privateState !== undefined && source.privateParameterName) {
-    await keepPrivateState(source, source.privateParameterName, issued.privateState, deps, request.deadline);
-  }
+  const { deps, request } = run;
+  const store = { deadline: request.storeDeadline };
+  const issued = await issueWithRotationRetry(source, run);
   const published: PublishedToken = {
     token: issued.token,
     tokenType: 'Bearer',
@@ -149,13 +168,12 @@ async function refreshNow(
     provider: source.provider.name,
     source: source.id,
   };
-  await deps.parameters.writeSecure(
-    source.id,
-    source.parameterName,
-    serializePublishedToken(published),
-    source.kmsKeyId,
-    request.deadline,
-  );
+  const value = serializePublishedToken(published);
+  if (issued.privateState !== undefined && source.privateParameterName) {
+    await keepPrivateState(source, source.privateParameterName, issued.privateState, run);
+  }
+  await probeToken(source, issued.token, run);
+  await deps.parameters.writeSecure(source.id, source.parameterName, value, source.kmsKeyId, store);
   return {
     ...base,
     status: 'refreshed',
@@ -165,39 +183,33 @@ async function refreshNow(
 }
 
 /**
- * Stores the new private state (Paypack's new refresh token). If that fails the
- * old state may describe a spent token: it is replaced by the provider's
- * "nothing usable" marker where possible, and the token in hand is still
- * published — losing the refresh token costs one authorize next time, nothing more.
+ * Stores the new private state (Paypack's new refresh token). If that fails, the
+ * stored state still says what the provider wrote ahead (the old token is spent),
+ * so the token in hand is published anyway: losing the new refresh token costs
+ * one authorize next time, nothing more.
  */
-async function keepPrivateState(
-  source: ResolvedSource,
-  name: string,
-  state: string,
-  deps: RefreshDependencies,
-  deadline: number | undefined,
-): Promise<void> {
+async function keepPrivateState(source: ResolvedSource, name: string, state: string, run: IssueRun) {
+  const { deps, request } = run;
   try {
-    await deps.parameters.writeSecure(source.id, name, state, source.kmsKeyId, deadline);
+    await deps.parameters.writeSecure(source.id, name, state, source.kmsKeyId, {
+      deadline: request.storeDeadline,
+    });
   } catch (error) {
     deps.logger.warn('could not store the new private state; publishing the token anyway', {
       source: source.id,
       code: error instanceof RefresherError ? error.code : 'UNEXPECTED',
-    });
-    const discarded = source.provider.discardedPrivateState;
-    if (discarded === undefined) return;
-    await deps.parameters.writeSecure(source.id, name, discarded, source.kmsKeyId, deadline).catch(() => {
-      deps.logger.warn('could not discard the old private state either', { source: source.id });
     });
   }
 }
 
 async function readPublished(
   source: ResolvedSource,
-  deps: RefreshDependencies,
-  redactor: Redactor,
+  run: Omit<IssueRun, 'lease'>,
 ): Promise<PublishedToken | undefined> {
-  const stored = await deps.parameters.read(source.id, source.parameterName);
+  const { deps, request, redactor } = run;
+  const stored = await deps.parameters.read(source.id, source.parameterName, {
+    deadline: request.storeDeadline,
+  });
   if (!stored) return undefined;
   redactor.add(stored.value);
   const token = parsePublishedToken(stored.value);
@@ -206,107 +218,6 @@ async function readPublished(
     deps.logger.warn('published value is not in the token format; replacing it', { source: source.id });
   }
   return token;
-}
-
-/** Obtains a token; on an auth rejection re-reads the secret once and, if it changed, tries once more. */
-async function issueWithRotationRetry(
-  source: ResolvedSource,
-  deps: RefreshDependencies,
-  request: RefreshRequest,
-  redactor: Redactor,
-): Promise<IssuedToken> {
-  const secret = await deps.credentials.get(source.id, source.secretId);
-  try {
-    return await issue(source, deps, request, redactor, secret, true);
-  } catch (error) {
-    if (!(error instanceof ProviderError) || !error.isAuthFailure) throw error;
-    const reread = await deps.credentials.reload(source.id, source.secretId);
-    if (reread === secret) throw error;
-    deps.logger.info('credentials were rejected and the secret has changed; retrying with the new value', {
-      source: source.id,
-    });
-    // Start clean with the new credentials: private state (a refresh token) was already tried.
-    return issue(source, deps, request, redactor, reread, false);
-  }
-}
-
-async function issue(
-  source: ResolvedSource,
-  deps: RefreshDependencies,
-  request: RefreshRequest,
-  redactor: Redactor,
-  secretString: string,
-  usePrivateState: boolean,
-): Promise<IssuedToken> {
-  const credentials = parseCredentials(source, secretString, redactor);
-  const { privateParameterName } = source;
-  const privateState =
-    privateParameterName && usePrivateState
-      ? (await deps.parameters.read(source.id, privateParameterName))?.value
-      : undefined;
-  redactor.add(privateState);
-  const http = new ProviderHttpClient({
-    sourceId: source.id,
-    provider: source.provider.name,
-    settings: source.http,
-    runtime: deps.httpRuntime,
-    redactor,
-    ...(request.deadline === undefined ? {} : { deadline: request.deadline }),
-    onRetry: (notice) =>
-      deps.logger.warn('retrying provider call', {
-        source: source.id,
-        ...notice,
-        reason: redactor.scrub(notice.reason),
-      }),
-  });
-  const issued = await source.provider.issueToken({
-    sourceId: source.id,
-    baseUrl: source.baseUrl,
-    credentials,
-    options: source.options,
-    privateState,
-    http,
-    now: deps.clock(),
-    deploymentName: deps.deploymentName,
-    note: (message, fields) => deps.logger.info(redactor.scrub(message), { source: source.id, ...fields }),
-    markSensitive: (...values) => redactor.add(...values),
-    savePrivateState: async (state) => {
-      if (!privateParameterName) return;
-      await deps.parameters.writeSecure(
-        source.id,
-        privateParameterName,
-        state,
-        source.kmsKeyId,
-        request.deadline,
-      );
-    },
-  });
-  redactor.add(issued.token, issued.privateState);
-  return issued;
-}
-
-function parseCredentials(source: ResolvedSource, secretString: string, redactor: Redactor): unknown {
-  let json: unknown;
-  try {
-    json = JSON.parse(secretString);
-  } catch {
-    throw new SecretError(source.id, 'SECRET_INVALID', `secret "${source.secretId}" is not valid JSON`);
-  }
-  if (typeof json === 'object' && json !== null) {
-    for (const value of Object.values(json)) if (typeof value === 'string') redactor.add(value);
-  }
-  const parsed = v.safeParse(source.provider.credentialsSchema, json);
-  if (!parsed.success) {
-    const fields = parsed.issues.map(
-      (issue) => `"${v.getDotPath(issue) ?? '(root)'}" ${explainIssue(issue)}`,
-    );
-    throw new SecretError(
-      source.id,
-      'SECRET_INVALID',
-      `secret "${source.secretId}" does not hold valid ${source.provider.name} credentials: ${fields.join('; ')}`,
-    );
-  }
-  return parsed.output;
 }
 
 function secondsUntil(isoInstant: string, now: number): number {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { awsErrorName, StoreError } from '../errors.ts';
+import { sendOptions } from '../aws/bounded-calls.ts';
+import { awsErrorName, RefresherError, StoreError } from '../errors.ts';
 
 /** What the run that held the lease did; kept on the source's item for `npm run status`. */
 export interface RunRecord {
@@ -9,98 +10,182 @@ export interface RunRecord {
 }
 
 export interface LockLease {
+  /**
+   * Proves the lease is still this run's and restarts its clock, so no waiter can
+   * take it over for a whole lease from now. Throws LockLostError otherwise.
+   */
+  renew(): Promise<void>;
   release(record?: RunRecord): Promise<void>;
 }
 
 /** Keeps two runs from refreshing one source at once (a Paypack refresh token is single-use). */
 export interface SourceLock {
-  /** A lease when the lock was free (or its holder's lease ran out); undefined while another run holds it. */
-  tryAcquire(sourceId: string): Promise<LockLease | undefined>;
+  /** A lease when the lock was free (or its holder is gone); undefined while another run holds it. */
+  tryAcquire(key: string): Promise<LockLease | undefined>;
 }
 
+export class LockLostError extends RefresherError {
+  readonly code = 'LOCK_LOST';
+}
+
+export interface LockOptions {
+  /** Wall-clock ms: written for operators only (`leaseUntil`, `lastRunAt`), never compared with another host's. */
+  wall: () => number;
+  /** Monotonic ms of this process: the only clock a takeover decision uses. */
+  monotonic: () => number;
+  /** How often a held lease is renewed; 0 never (tests use it to play a holder that froze). Default: a third of a lease. */
+  renewEveryMs?: number;
+}
+
+const DEFAULTS: LockOptions = { wall: Date.now, monotonic: () => performance.now() };
+
 /**
- * A lease per source in a DynamoDB table (partition key `sourceId`), taken with a
- * conditional write: free, or its lease expired. The lease outlives the Lambda
- * timeout, so a run that dies without releasing blocks the source only until its
- * lease ends; `expiresAt` (epoch seconds) lets DynamoDB TTL clean old items.
+ * A lease per source in a DynamoDB table (partition key `sourceId`, here
+ * `<provider>/<source id>`), in the manner of dynamodb-lock-client: the holder
+ * changes the item's record version number (`rvn`) at least every third of a
+ * lease; a waiter takes the lease over only after it has itself watched the
+ * same `rvn` for a whole lease on its own monotonic clock. No decision compares
+ * two hosts' wall clocks, so a workstation with a fast clock cannot take a live lease.
  */
 export class DynamoDbSourceLock implements SourceLock {
   readonly #client: DynamoDBClient;
   readonly #tableName: string;
   readonly #leaseMs: number;
-  readonly #now: () => number;
+  readonly #clocks: LockOptions;
+  /** Per key, the holder's record version this container has watched, and since when (monotonic ms). */
+  readonly #watched = new Map<string, { rvn: string; since: number }>();
 
-  constructor(client: DynamoDBClient, tableName: string, leaseMs: number, now: () => number = Date.now) {
+  constructor(
+    client: DynamoDBClient,
+    tableName: string,
+    leaseMs: number,
+    options: Partial<LockOptions> = {},
+  ) {
     this.#client = client;
     this.#tableName = tableName;
     this.#leaseMs = leaseMs;
-    this.#now = now;
+    this.#clocks = { ...DEFAULTS, ...options };
   }
 
-  async tryAcquire(sourceId: string): Promise<LockLease | undefined> {
+  async tryAcquire(key: string): Promise<LockLease | undefined> {
     const owner = randomUUID();
-    const now = this.#now();
-    const leaseUntil = now + this.#leaseMs;
+    // Free: never taken, or released (a release removes the record version).
+    const taken = await this.#take(key, owner, 'attribute_not_exists(sourceId) OR attribute_not_exists(rvn)');
+    if (taken === true) return this.#lease(key, owner);
+    const holder = taken;
+    if (holder.owner === owner) return this.#lease(key, owner); // our own write, retried after a lost answer
+    const seen = this.#watched.get(key);
+    const now = this.#clocks.monotonic();
+    if (!seen || seen.rvn !== holder.rvn) {
+      this.#watched.set(key, { rvn: holder.rvn, since: now });
+      return undefined;
+    }
+    if (now - seen.since < holder.leaseMs) return undefined;
+    // The holder has not renewed for a whole lease by our own clock: it is gone.
+    const takeover = await this.#take(key, owner, 'rvn = :watched', holder.rvn);
+    this.#watched.delete(key);
+    return takeover === true ? this.#lease(key, owner) : undefined;
+  }
+
+  /** True when taken; otherwise the current holder as DynamoDB reported it. */
+  async #take(
+    key: string,
+    owner: string,
+    condition: string,
+    watchedRvn?: string,
+  ): Promise<true | { owner: string; rvn: string; leaseMs: number }> {
+    const wall = this.#clocks.wall();
     try {
       await this.#client.send(
-        // An update rather than a put: the item keeps the last run's result for `npm run status`.
         new UpdateItemCommand({
           TableName: this.#tableName,
-          Key: { sourceId: { S: sourceId } },
-          UpdateExpression: 'SET #owner = :owner, leaseUntil = :until, expiresAt = :expires',
-          ConditionExpression: 'attribute_not_exists(sourceId) OR leaseUntil < :now',
+          Key: { sourceId: { S: key } },
+          UpdateExpression:
+            'SET #owner = :owner, rvn = :rvn, leaseMs = :leaseMs, leaseUntil = :until, expiresAt = :expires',
+          ConditionExpression: condition,
           ExpressionAttributeNames: { '#owner': 'owner' },
           ExpressionAttributeValues: {
             ':owner': { S: owner },
-            ':until': { N: String(leaseUntil) },
-            ':expires': { N: String(Math.ceil(leaseUntil / 1000) + 30 * 86_400) },
-            ':now': { N: String(now) },
+            ':rvn': { S: randomUUID() },
+            ':leaseMs': { N: String(this.#leaseMs) },
+            ':until': { N: String(wall + this.#leaseMs) },
+            ':expires': { N: String(Math.ceil(wall / 1000) + 30 * 86_400) },
+            ...(watchedRvn === undefined ? {} : { ':watched': { S: watchedRvn } }),
           },
           // If the SDK retried an update whose first answer was lost, the "holder" may be this very call.
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
+        sendOptions({ deadline: Date.now() + this.#leaseMs }),
       );
+      return true;
     } catch (error) {
       const name = awsErrorName(error);
-      if (name === 'ConditionalCheckFailedException') {
-        const holder = (error as { Item?: { owner?: { S?: string } } }).Item?.owner?.S;
-        if (holder !== owner) return undefined;
-      } else {
-        throw new StoreError(sourceId, `could not take the refresh lock in table "${this.#tableName}"`, name);
+      if (name !== 'ConditionalCheckFailedException') {
+        throw new StoreError(key, `could not take the refresh lock in table "${this.#tableName}"`, name);
       }
+      const item = (error as { Item?: Record<string, { S?: string; N?: string }> }).Item ?? {};
+      return {
+        owner: item.owner?.S ?? '',
+        rvn: item.rvn?.S ?? '',
+        leaseMs: Number(item.leaseMs?.N ?? this.#leaseMs),
+      };
     }
-    return this.#lease(sourceId, owner);
   }
 
-  /**
-   * Releasing ends the lease (leaseUntil 0) and keeps the run's result on the
-   * item, so operators can see each source's last refresh result.
-   */
-  #lease(sourceId: string, owner: string): LockLease {
+  #lease(key: string, owner: string): LockLease {
+    const renew = async () => {
+      const wall = this.#clocks.wall();
+      try {
+        await this.#client.send(
+          new UpdateItemCommand({
+            TableName: this.#tableName,
+            Key: { sourceId: { S: key } },
+            UpdateExpression: 'SET rvn = :rvn, leaseUntil = :until',
+            ConditionExpression: '#owner = :owner AND attribute_exists(rvn)',
+            ExpressionAttributeNames: { '#owner': 'owner' },
+            ExpressionAttributeValues: {
+              ':owner': { S: owner },
+              ':rvn': { S: randomUUID() },
+              ':until': { N: String(wall + this.#leaseMs) },
+            },
+          }),
+          sendOptions({ deadline: Date.now() + this.#leaseMs / 3 }),
+        );
+      } catch (error) {
+        throw new LockLostError(key, `the refresh lease could not be renewed (${awsErrorName(error)})`);
+      }
+    };
+    // Heartbeats keep a long run's lease; unref'd so a finished run is never held open by them.
+    const every = this.#clocks.renewEveryMs ?? Math.max(1_000, this.#leaseMs / 3);
+    const heartbeat = every > 0 ? setInterval(() => renew().catch(() => undefined), every) : undefined;
+    heartbeat?.unref();
     return {
+      renew,
       release: async (record) => {
-        const now = this.#now();
+        clearInterval(heartbeat);
+        const wall = this.#clocks.wall();
         try {
           await this.#client.send(
             new UpdateItemCommand({
               TableName: this.#tableName,
-              Key: { sourceId: { S: sourceId } },
+              Key: { sourceId: { S: key } },
               ConditionExpression: '#owner = :owner',
               UpdateExpression:
-                'SET leaseUntil = :free, lastResult = :result, lastCode = :code, lastRunAt = :now, expiresAt = :expires',
+                'REMOVE rvn SET leaseUntil = :free, lastResult = :result, lastCode = :code, lastRunAt = :now, expiresAt = :expires',
               ExpressionAttributeNames: { '#owner': 'owner' },
               ExpressionAttributeValues: {
                 ':owner': { S: owner },
                 ':free': { N: '0' },
                 ':result': { S: record?.status ?? 'unknown' },
                 ':code': { S: record?.code ?? '-' },
-                ':now': { N: String(now) },
-                ':expires': { N: String(Math.ceil(now / 1000) + 30 * 86_400) },
+                ':now': { N: String(wall) },
+                ':expires': { N: String(Math.ceil(wall / 1000) + 30 * 86_400) },
               },
             }),
+            sendOptions({ deadline: Date.now() + 2_000 }),
           );
         } catch {
-          // Lost the lease already, or DynamoDB is unreachable: the lease expires on its own.
+          // Lost the lease already, or DynamoDB is unreachable: without heartbeats it is taken over after a lease.
         }
       },
     };

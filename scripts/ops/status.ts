@@ -7,6 +7,7 @@
  */
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
+import { leaseKey } from '../../lambda/refresh/refresh-source.ts';
 import { parsePublishedToken } from '../../lambda/token-contract.ts';
 import { formatDuration, renderColumns } from '../local/status-table.ts';
 import { isMainModule } from '../main-module.ts';
@@ -28,7 +29,7 @@ export async function collectStatus(target: OpsTarget): Promise<StatusRow[]> {
 
 async function statusOf(target: OpsTarget, source: OpsSource): Promise<StatusRow> {
   const base = { source: source.id, provider: source.provider };
-  const lastResult = await lastRun(target, source);
+  const lastResult = await lastRun(target, leaseKey(source.provider, source.id));
   let parameter: { Value?: string; Version?: number } | undefined;
   try {
     ({ Parameter: parameter } = await target.ssm.send(
@@ -67,19 +68,14 @@ async function statusOf(target: OpsTarget, source: OpsSource): Promise<StatusRow
   };
 }
 
-async function lastRun(target: OpsTarget, source: OpsSource): Promise<string> {
+async function lastRun(target: OpsTarget, key: string): Promise<string> {
   if (!target.lockTable) return '-';
   try {
-    const item = async (key: string) =>
-      (
-        await target.dynamodb.send(
-          new GetItemCommand({ TableName: target.lockTable, Key: { sourceId: { S: key } } }),
-        )
-      ).Item;
-    // Leases are keyed `<provider>/<id>`; an item keyed by the bare id predates that (it expires by TTL).
-    const Item = (await item(`${source.provider}/${source.id}`)) ?? (await item(source.id));
+    const { Item } = await target.dynamodb.send(
+      new GetItemCommand({ TableName: target.lockTable, Key: { sourceId: { S: key } } }),
+    );
     if (!Item) return '-';
-    if (Number(Item.leaseUntil?.N ?? 0) > Date.now()) return 'refreshing now';
+    if (Item.rvn !== undefined) return 'refreshing now';
     const result = Item.lastResult?.S ?? '-';
     const code = Item.lastCode?.S && Item.lastCode.S !== '-' ? ` (${Item.lastCode.S})` : '';
     const at = Number(Item.lastRunAt?.N ?? 0);

@@ -80,7 +80,6 @@ const REFRESHER_NEEDS: Check[] = [
   'encrypt token via SSM',
   'read secret',
   'update lease',
-  'get lease',
 ];
 const PRIVATE_STATE: Check[] = [
   'get private state',
@@ -226,6 +225,7 @@ async function matrix(stage: StageConfig): Promise<Cell[]> {
 const OTHER_CHECKS: Check[] = [
   'decrypt token outside SSM',
   'describe secret',
+  'get lease',
   'put lease',
   'update lease by bare source id',
 ];
@@ -268,6 +268,7 @@ for (const [name, stage] of [
         ['paypack refresher role', 'update lease', 'payroll'],
         ['papaya refresher role', 'update lease', 'cash-in'],
         ['paypack refresher role', 'put lease', 'cash-in'],
+        ['paypack refresher role', 'get lease', 'cash-in'],
         ['paypack refresher role', 'describe secret', 'cash-in'],
         ['paypack refresher role', 'decrypt token outside SSM', 'cash-in'],
         ['example consumer (cash-in)', 'get token', 'cash-out'],

@@ -86,21 +86,69 @@ describe('DynamoDbSourceLock lease rules (moto)', () => {
     await world.stop();
   });
 
-  it('takes over an expired lease, and a stale holder cannot release the new one', async () => {
-    let now = 1_000_000;
-    const lock = new DynamoDbSourceLock(world.aws.dynamodb, 'lease-rules', 1000, () => now);
-    const first = await lock.tryAcquire('s1');
+  it('takes over only after watching an unrenewed lease for a whole lease on its own clock; a stale holder cannot release the new one', async () => {
+    let watcherClock = 0;
+    const frozenHolder = new DynamoDbSourceLock(world.aws.dynamodb, 'lease-rules', 1000, { renewEveryMs: 0 });
+    const watcher = new DynamoDbSourceLock(world.aws.dynamodb, 'lease-rules', 1000, {
+      monotonic: () => watcherClock,
+    });
+    const first = await frozenHolder.tryAcquire('paypack/s1');
     assert.ok(first);
-    now += 500;
-    assert.equal(await lock.tryAcquire('s1'), undefined, 'held');
-    assert.ok(await lock.tryAcquire('s2'), 'other sources are independent');
-    now += 600;
-    const second = await lock.tryAcquire('s1');
-    assert.ok(second, 'expired lease taken over');
+    assert.equal(await watcher.tryAcquire('paypack/s1'), undefined, 'held: first sight of this lease');
+    assert.ok(await watcher.tryAcquire('papaya/s1'), 'other keys are independent');
+    watcherClock += 999;
+    assert.equal(await watcher.tryAcquire('paypack/s1'), undefined, 'not yet a whole lease');
+    watcherClock += 2;
+    const second = await watcher.tryAcquire('paypack/s1');
+    assert.ok(second, 'unrenewed for a whole lease: taken over');
     await first.release();
-    assert.equal(await lock.tryAcquire('s1'), undefined, 'the stale release did not free the new lease');
+    assert.equal(
+      await watcher.tryAcquire('paypack/s1'),
+      undefined,
+      'the stale release did not free the new lease',
+    );
     await second.release();
-    assert.ok(await lock.tryAcquire('s1'), 'free after its holder released it');
+    assert.ok(await watcher.tryAcquire('paypack/s1'), 'free after its holder released it');
+  });
+
+  it('never takes a renewed lease, whatever the clocks say (a workstation 10 minutes fast)', async () => {
+    let watcherClock = 0;
+    const holder = new DynamoDbSourceLock(world.aws.dynamodb, 'lease-rules', 1000, { renewEveryMs: 0 });
+    const fastWorkstation = new DynamoDbSourceLock(world.aws.dynamodb, 'lease-rules', 1000, {
+      wall: () => Date.now() + 600_000,
+      monotonic: () => watcherClock,
+    });
+    const lease = await holder.tryAcquire('paypack/skew');
+    assert.ok(lease);
+    for (let round = 0; round < 4; round++) {
+      assert.equal(await fastWorkstation.tryAcquire('paypack/skew'), undefined, `round ${round}: held`);
+      watcherClock += 600;
+      await lease.renew();
+    }
+    watcherClock += 10_000;
+    assert.equal(
+      await fastWorkstation.tryAcquire('paypack/skew'),
+      undefined,
+      'a new record version restarts the watch',
+    );
+    await lease.release();
+    assert.ok(await fastWorkstation.tryAcquire('paypack/skew'), 'free once released');
+  });
+
+  it('a holder that lost its lease learns it when it renews', async () => {
+    let watcherClock = 0;
+    const frozenHolder = new DynamoDbSourceLock(world.aws.dynamodb, 'lease-rules', 1000, { renewEveryMs: 0 });
+    const watcher = new DynamoDbSourceLock(world.aws.dynamodb, 'lease-rules', 1000, {
+      monotonic: () => watcherClock,
+    });
+    const lost = await frozenHolder.tryAcquire('paypack/lost');
+    assert.ok(lost);
+    assert.equal(await watcher.tryAcquire('paypack/lost'), undefined);
+    watcherClock += 1001;
+    const taken = await watcher.tryAcquire('paypack/lost');
+    assert.ok(taken);
+    await assert.rejects(lost.renew(), { code: 'LOCK_LOST' });
+    await taken.release();
   });
 
   it('recognises its own lease when the answer to a successful put was lost and the SDK retried', async () => {

@@ -251,15 +251,13 @@ describe('Paypack refresh cycle against the sandbox and moto', () => {
     );
   });
 
-  it('publishes the new token even when storing the new refresh token fails, and marks the old one spent', async () => {
+  it('publishes the new token even when storing the new refresh token fails; the old one was marked spent before it left', async () => {
     const source = await world.paypackSource();
     const handler = world.handler({ clock: clock.now });
     await handler({ sources: [source] });
-    world.awsFaults.inject(
-      'PutParameter',
-      { kind: 'error', status: 400, type: 'AccessDeniedException', message: 'denied' },
-      1,
-    );
+    const denied = { kind: 'error', status: 400, type: 'AccessDeniedException', message: 'denied' } as const;
+    // Write 1 is the write-ahead "spent" marker; write 2, the new refresh token, fails.
+    world.awsFaults.inject('PutParameter', denied, 1, 1);
 
     const result = await handler({ sources: [source], force: true });
 
@@ -279,5 +277,25 @@ describe('Paypack refresh cycle against the sandbox and moto', () => {
       [],
       'the spent refresh token was not presented again',
     );
+  });
+
+  it('does not present the refresh token when it cannot first be marked spent: it authorizes instead', async () => {
+    const source = await world.paypackSource();
+    const handler = world.handler({ clock: clock.now });
+    await handler({ sources: [source] });
+    const refreshBefore = world.paypack.server.callsTo('refresh-sdk').length;
+    const authorizeBefore = world.paypack.server.callsTo('authorize').length;
+    world.awsFaults.inject(
+      'PutParameter',
+      { kind: 'error', status: 400, type: 'AccessDeniedException', message: 'denied' },
+      1,
+    );
+
+    const result = await handler({ sources: [source], force: true });
+
+    assert.equal(result.outcomes[0]?.status, 'refreshed');
+    assert.equal(world.paypack.server.callsTo('refresh-sdk').length - refreshBefore, 0, 'never presented');
+    assert.equal(world.paypack.server.callsTo('authorize').length - authorizeBefore, 1);
+    assert.deepEqual(world.paypack.reusedRefreshTokens, []);
   });
 });

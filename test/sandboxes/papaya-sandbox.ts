@@ -34,6 +34,12 @@ export class PapayaSandbox {
     this.#signingKey = generateKeyPair('RS256');
     this.server = new SandboxServer(() => ({ status: 404, body: { error: 'Not found' } }), this.#now);
     this.server.route('token', 'POST', /^\/token$/, ({ body }) => this.#token(body));
+    // The docs' harmless probe (its host is unknown in real life; here it sits beside /token).
+    this.server.route('wallets', 'GET', /^\/payments\/wallets$/, async ({ headers }) => {
+      const bearer = /^Bearer (.+)$/.exec(String(headers.authorization ?? ''))?.[1];
+      if (!bearer || !(await this.isLive(bearer))) return { status: 401, body: { error: 'Unauthorized' } };
+      return { status: 200, body: { items: [] } };
+    });
   }
 
   addApiKey(apiKey: string, clientSecret: string): void {

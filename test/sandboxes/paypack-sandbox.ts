@@ -35,8 +35,13 @@ export class PaypackSandbox {
   readonly issued: string[] = [];
   /** Refresh tokens presented again after they were spent: must stay empty. */
   readonly reusedRefreshTokens: string[] = [];
+  /** Every refresh token presented, in order (spent or not). */
+  readonly presentedRefreshTokens: string[] = [];
+  /** Called once a presented refresh token has been spent, before the answer is sent (tests crash a run here). */
+  onRefreshSpent: (() => void) | undefined;
   readonly #applications = new Map<string, string>();
   readonly #refreshTokens = new Map<string, RefreshRecord>();
+  readonly #revokedAccess = new Set<string>();
   readonly #key = new TextEncoder().encode(randomUUID() + randomUUID());
   readonly #limiter: RateLimiter;
   readonly #options: Required<Omit<PaypackSandboxOptions, 'now'>>;
@@ -62,6 +67,18 @@ export class PaypackSandbox {
     this.server.route('refresh-docs', 'GET', /^\/api\/auth\/agents\/refresh\/([^/]+)$/, ({ params }) =>
       this.#refresh('docs', params[0] ?? ''),
     );
+    // The documented harmless "does this token work" call.
+    this.server.route('merchant', 'GET', /^\/api\/merchants\/me$/, async ({ headers }) => {
+      const bearer = /^Bearer (.+)$/.exec(String(headers.authorization ?? ''))?.[1];
+      if (!bearer || this.#revokedAccess.has(bearer) || !(await this.isLive(bearer)))
+        return error(401, 'unauthorized');
+      return { status: 200, body: { id: 'merchant', name: 'Sandbox merchant' } };
+    });
+  }
+
+  /** Makes the sandbox refuse every access token issued so far (an application whose rights were withdrawn). */
+  revokeIssuedAccessTokens(): void {
+    for (const token of this.issued) this.#revokedAccess.add(token);
   }
 
   addApplication(clientId: string, clientSecret: string): void {
@@ -101,6 +118,7 @@ export class PaypackSandbox {
 
   async #refresh(path: PaypackRefreshPath, token: string): Promise<JsonReply> {
     if (!this.#options.refreshPaths.includes(path)) return error(404, 'route not found');
+    this.presentedRefreshTokens.push(token);
     const record = this.#refreshTokens.get(token);
     if (!record) return error(401, 'invalid refresh token');
     if (!this.#limiter.allow(record.clientId, this.#now())) return error(429, 'too many requests');
@@ -110,6 +128,7 @@ export class PaypackSandbox {
     }
     if (record.expiresAt <= this.#now()) return error(401, 'refresh token expired');
     record.usedAt = this.#now();
+    this.onRefreshSpent?.();
     return this.#issuePair(record.clientId);
   }
 

@@ -29,7 +29,11 @@ export interface JsonReply {
   headers?: Record<string, string>;
 }
 
-export type RouteHandler = (request: { body: unknown; params: string[] }) => JsonReply | Promise<JsonReply>;
+export type RouteHandler = (request: {
+  body: unknown;
+  params: string[];
+  headers: Record<string, string | string[] | undefined>;
+}) => JsonReply | Promise<JsonReply>;
 
 interface RouteDefinition {
   name: string;
@@ -130,7 +134,11 @@ export class SandboxServer {
       body = Symbol.for('unparseable');
     }
     const params = path.match(route.pattern)?.slice(1) ?? [];
-    const reply = await route.handle({ body, params: params.map((param) => decodeURIComponent(param)) });
+    const reply = await route.handle({
+      body,
+      params: params.map((param) => decodeURIComponent(param)),
+      headers: req.headers,
+    });
     if (fault?.kind === 'handle-then-drop') {
       this.calls.push({ route: route.name, at: this.#now(), status: 0 });
       res.socket?.destroy();

@@ -17,7 +17,7 @@ export type AwsFault =
  */
 export class AwsFaultInjector extends NodeHttpHandler {
   readonly calls = new Map<string, number>();
-  readonly #faults = new Map<string, { fault: AwsFault; remaining: number }>();
+  readonly #faults = new Map<string, { fault: AwsFault; remaining: number; skip: number }>();
   /**
    * moto evaluates DynamoDB condition expressions without locking, so two
    * concurrent conditional writes can both succeed; DynamoDB makes each one
@@ -26,9 +26,9 @@ export class AwsFaultInjector extends NodeHttpHandler {
   static readonly #atomicOperations = new Set(['PutItem', 'UpdateItem', 'DeleteItem']);
   #atomicQueue: Promise<unknown> = Promise.resolve();
 
-  /** `operation` as in the X-Amz-Target header: "PutParameter", "GetSecretValue", … */
-  inject(operation: string, fault: AwsFault, times = Number.POSITIVE_INFINITY): void {
-    this.#faults.set(operation, { fault, remaining: times });
+  /** `operation` as in the X-Amz-Target header: "PutParameter", "GetSecretValue", …; `skip` calls pass first. */
+  inject(operation: string, fault: AwsFault, times = Number.POSITIVE_INFINITY, skip = 0): void {
+    this.#faults.set(operation, { fault, remaining: times, skip });
   }
 
   clear(): void {
@@ -43,7 +43,9 @@ export class AwsFaultInjector extends NodeHttpHandler {
     const operation = target.split('.').pop() ?? '';
     this.calls.set(operation, (this.calls.get(operation) ?? 0) + 1);
     const entry = this.#faults.get(operation);
-    if (!entry || entry.remaining <= 0) {
+    const skipped = entry !== undefined && entry.skip > 0;
+    if (entry && skipped) entry.skip -= 1;
+    if (!entry || skipped || entry.remaining <= 0) {
       if (!AwsFaultInjector.#atomicOperations.has(operation)) return super.handle(request, options);
       const turn = this.#atomicQueue.then(() => super.handle(request, options));
       this.#atomicQueue = turn.catch(() => undefined);

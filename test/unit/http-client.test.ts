@@ -216,6 +216,13 @@ describe('URL policy', () => {
     assert.match(baseUrlProblem('payments.paypack.rw') ?? '', /not an absolute URL/);
   });
 
+  it('rejects an empty query or fragment and non-ASCII hosts, which the URL parser would hide', () => {
+    assert.match(baseUrlProblem('https://host.example/api?') ?? '', /query or fragment/);
+    assert.match(baseUrlProblem('https://host.example/api#') ?? '', /query or fragment/);
+    assert.match(baseUrlProblem('https://pаypack.rw/api') ?? '', /printable ASCII/, 'a Cyrillic "а"');
+    assert.match(baseUrlProblem('https://host.example/a pi') ?? '', /printable ASCII/);
+  });
+
   it('keeps the base path when joining', () => {
     assert.equal(
       joinUrl('https://payments.paypack.rw/api', '/auth/agents/authorize').href,

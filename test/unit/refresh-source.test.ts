@@ -176,12 +176,11 @@ describe('refreshSource with mocked AWS clients', () => {
     });
   });
 
-  it('still publishes the token when the new private state cannot be stored, after trying to discard the old', async () => {
+  it('still publishes the token when the new private state cannot be stored (the provider wrote ahead)', async () => {
     ssmMock
       .on(PutParameterCommand, { Name: '/p/echo-1', Value: 'state-2' })
       .rejects(Object.assign(new Error('x'), { name: 'ThrottlingException' }));
-    const { provider, source, deps } = setup();
-    Object.assign(provider, { discardedPrivateState: 'nothing-usable' });
+    const { source, deps } = setup();
     const outcome = await refreshSource(source, deps);
     assert.equal(outcome.status, 'refreshed');
     assert.deepEqual(
@@ -190,10 +189,51 @@ describe('refreshSource with mocked AWS clients', () => {
         .map((call) => [call.args[0].input.Name, call.args[0].input.Value?.slice(0, 14)]),
       [
         ['/p/echo-1', 'state-2'],
-        ['/p/echo-1', 'nothing-usable'],
         ['/t/echo-1', '{"token":"eyJh'],
       ],
     );
+  });
+
+  it('writes Standard-tier SecureStrings, and refuses a value over 4096 bytes naming the limit', async () => {
+    const { provider, source, deps } = setup();
+    await refreshSource(source, deps);
+    const tiers = ssmMock.commandCalls(PutParameterCommand).map((call) => call.args[0].input.Tier);
+    assert.deepEqual(tiers, ['Standard', 'Standard']);
+    const huge = jwt(NOW / 1000 + 900).replace('c2lnbmF0dXJl', 'x'.repeat(5000));
+    registerSensitive(huge);
+    provider.result = async () => ({
+      token: huge,
+      expiresAt: new Date(NOW + 900_000),
+      issuedAt: new Date(NOW),
+    });
+    ssmMock.resetHistory();
+    const outcome = await refreshSource(source, deps, { force: true });
+    assert.ok(outcome.status === 'failed');
+    assert.equal(outcome.error.code, 'STORE_FAILED');
+    assert.match(outcome.error.message, /is \d+ bytes; a Standard-tier parameter holds at most 4096/);
+    assert.equal(ssmMock.commandCalls(PutParameterCommand).length, 0, 'nothing written');
+  });
+
+  it('reports fresh only for a token above its threshold, even one another run just published', async () => {
+    const { provider, source, deps } = setup();
+    const expiring = (token: string) =>
+      JSON.stringify({ ...JSON.parse(published(new Date(NOW + 200_000).toISOString())), token });
+    // First read: an expiring token; while this run waits for the lock another run publishes a
+    // different token that is itself below the threshold (300 s): that is not this run's work done.
+    ssmMock
+      .on(GetParameterCommand, { Name: '/t/echo-1' })
+      .resolvesOnce({ Parameter: { Value: expiring(jwt(NOW / 1000 + 1)), Version: 3 } })
+      .resolves({ Parameter: { Value: expiring(jwt(NOW / 1000 + 2)), Version: 4 } });
+    let attempts = 0;
+    const lock = {
+      async tryAcquire() {
+        attempts += 1;
+        return attempts === 1 ? undefined : { renew: async () => {}, release: async () => {} };
+      },
+    };
+    const outcome = await refreshSource(source, { ...deps, lock });
+    assert.equal(outcome.status, 'refreshed');
+    assert.equal(provider.calls.length, 1);
   });
 
   it('fails without calling the provider when the published token cannot be read', async () => {

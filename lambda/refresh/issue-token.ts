@@ -1,0 +1,116 @@
+import * as v from 'valibot';
+import type { ResolvedSource } from '../config/source-config.ts';
+import { ProviderError, SecretError } from '../errors.ts';
+import { ProviderHttpClient } from '../http/provider-http-client.ts';
+import type { IssuedToken } from '../providers/provider.ts';
+import type { Redactor } from '../redact.ts';
+import { explainIssue } from '../validation.ts';
+import type { RefreshDependencies, RefreshRequest } from './refresh-source.ts';
+import type { LockLease } from './source-lock.ts';
+
+/** What issuing needs besides the source: the run's budget, its redactor and its lease, if any. */
+export interface IssueRun {
+  deps: RefreshDependencies;
+  request: RefreshRequest;
+  redactor: Redactor;
+  lease: LockLease | undefined;
+}
+
+/** Obtains a token; on an auth rejection re-reads the secret once and, if it changed, tries once more. */
+export async function issueWithRotationRetry(source: ResolvedSource, run: IssueRun): Promise<IssuedToken> {
+  const { deps, request } = run;
+  const store = { deadline: request.storeDeadline };
+  const secret = await deps.credentials.get(source.id, source.secretId, store);
+  try {
+    return await issue(source, run, secret, true);
+  } catch (error) {
+    if (!(error instanceof ProviderError) || !error.isAuthFailure) throw error;
+    const reread = await deps.credentials.reload(source.id, source.secretId, store);
+    if (reread === secret) throw error;
+    deps.logger.info('credentials were rejected and the secret has changed; retrying with the new value', {
+      source: source.id,
+    });
+    // Start clean with the new credentials: private state (a refresh token) was already tried.
+    return issue(source, run, reread, false);
+  }
+}
+
+/** A client for provider calls bounded by the run's provider deadline, its retries logged without secrets. */
+export function providerHttp(source: ResolvedSource, run: Omit<IssueRun, 'lease'>): ProviderHttpClient {
+  const { deps, request, redactor } = run;
+  return new ProviderHttpClient({
+    sourceId: source.id,
+    provider: source.provider.name,
+    settings: source.http,
+    runtime: deps.httpRuntime,
+    redactor,
+    ...(request.deadline === undefined ? {} : { deadline: request.deadline }),
+    onRetry: (notice) =>
+      deps.logger.warn('retrying provider call', {
+        source: source.id,
+        ...notice,
+        reason: redactor.scrub(notice.reason),
+      }),
+  });
+}
+
+async function issue(
+  source: ResolvedSource,
+  run: IssueRun,
+  secretString: string,
+  usePrivateState: boolean,
+): Promise<IssuedToken> {
+  const { deps, request, redactor, lease } = run;
+  const store = { deadline: request.storeDeadline };
+  const credentials = parseCredentials(source, secretString, redactor);
+  const { privateParameterName } = source;
+  const privateState =
+    privateParameterName && usePrivateState
+      ? (await deps.parameters.read(source.id, privateParameterName, store))?.value
+      : undefined;
+  redactor.add(privateState);
+  const issued = await source.provider.issueToken({
+    sourceId: source.id,
+    baseUrl: source.baseUrl,
+    credentials,
+    options: source.options,
+    privateState,
+    http: providerHttp(source, run),
+    now: deps.clock(),
+    deploymentName: deps.deploymentName,
+    note: (message, fields) => deps.logger.info(redactor.scrub(message), { source: source.id, ...fields }),
+    markSensitive: (...values) => redactor.add(...values),
+    savePrivateState: async (state) => {
+      if (!privateParameterName) return;
+      await deps.parameters.writeSecure(source.id, privateParameterName, state, source.kmsKeyId, store);
+      // Still ours? A run that lost its lease must not go on to present anything.
+      await lease?.renew();
+    },
+  });
+  redactor.add(issued.token, issued.privateState);
+  return issued;
+}
+
+function parseCredentials(source: ResolvedSource, secretString: string, redactor: Redactor): unknown {
+  let json: unknown;
+  try {
+    json = JSON.parse(secretString);
+  } catch {
+    throw new SecretError(source.id, 'SECRET_INVALID', `secret "${source.secretId}" is not valid JSON`);
+  }
+  if (typeof json === 'object' && json !== null) {
+    for (const value of Object.values(json)) if (typeof value === 'string') redactor.add(value);
+  }
+  const parsed = v.safeParse(source.provider.credentialsSchema, json);
+  if (!parsed.success) {
+    const fields = parsed.issues.map(
+      (issue) => `"${v.getDotPath(issue) ?? '(root)'}" ${explainIssue(issue)}`,
+    );
+    throw new SecretError(
+      source.id,
+      'SECRET_INVALID',
+      `secret "${source.secretId}" does not hold valid ${source.provider.name} credentials: ${fields.join('; ')}`,
+    );
+  }
+  return parsed.output;
+}

@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server, type Socket } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import type { Context } from 'aws-lambda';
+import { AWS_CLIENT_CONFIG } from '../../lambda/aws/bounded-calls.ts';
+import type { RefreshRunError } from '../../lambda/handlers/create-refresh-handler.ts';
+import { World } from '../support/world.ts';
+
+const region = 'us-east-1';
+const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
+
+function lambdaContext(remainingMs: number): Context {
+  const end = Date.now() + remainingMs;
+  return { getRemainingTimeInMillis: () => end - Date.now() } as Context;
+}
+
+/** An AWS endpoint that accepts every connection and never answers. */
+async function stalledEndpoint(): Promise<{ url: string; server: Server; sockets: Set<Socket> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('data', () => {}); // read the request, say nothing
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return { url: `http://127.0.0.1:${port}`, server, sockets };
+}
+
+describe('a stalled AWS endpoint cannot hold a run past its budget', () => {
+  let world: World;
+  let stall: Awaited<ReturnType<typeof stalledEndpoint>>;
+  before(async () => {
+    world = await World.start();
+    stall = await stalledEndpoint();
+  });
+  after(async () => {
+    for (const socket of stall.sockets) socket.destroy();
+    await new Promise<void>((resolve) => stall.server.close(() => resolve()));
+    await world.stop();
+  });
+
+  /** The handler with the production AWS client settings, one of its services pointed at the stall. */
+  function handlerWithStalled(service: 'ssm' | 'secretsManager') {
+    const stalledConfig = { ...AWS_CLIENT_CONFIG, endpoint: stall.url, region, credentials };
+    const motoConfig = { ...AWS_CLIENT_CONFIG, endpoint: world.moto.endpoint, region, credentials };
+    return world.handler({
+      ssm: new SSMClient(service === 'ssm' ? stalledConfig : motoConfig),
+      secretsManager: new SecretsManagerClient(service === 'secretsManager' ? stalledConfig : motoConfig),
+    });
+  }
+
+  for (const [service, budgetMs] of [
+    ['ssm', 8_000],
+    ['ssm', 3_000],
+    ['secretsManager', 8_000],
+  ] as const) {
+    it(`${service} stalled, ${budgetMs / 1000} s left: the run ends within its budget with an error naming the source`, async () => {
+      const source = await world.paypackSource();
+      if (service === 'secretsManager') {
+        // A published but expiring token, so the run must read the secret.
+        await world.handler()({ sources: [source] });
+        await world.handler()({ sources: [{ ...source, refreshThresholdSeconds: 899 }] });
+      }
+      const started = Date.now();
+      const error = (await handlerWithStalled(service)(
+        { sources: [{ ...source, refreshThresholdSeconds: 899 }] },
+        lambdaContext(budgetMs),
+      ).catch((thrown) => thrown)) as RefreshRunError;
+      const elapsed = Date.now() - started;
+      const outcome = error.outcomes?.[0];
+      assert.ok(outcome?.status === 'failed', 'the run failed rather than hanging');
+      assert.match(outcome.error.message, new RegExp(`^source "${source.id}": `));
+      assert.match(outcome.error.code, service === 'ssm' ? /STORE_FAILED/ : /SECRET_UNAVAILABLE/);
+      assert.ok(elapsed < budgetMs, `ended after ${elapsed} ms, budget ${budgetMs} ms`);
+      console.info(
+        `stall ${service} budget ${budgetMs} ms: ended after ${elapsed} ms (${outcome.error.message})`,
+      );
+    });
+  }
+});

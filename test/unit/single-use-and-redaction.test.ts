@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ProviderHttpClient } from '../../lambda/http/provider-http-client.ts';
+import { PaypackProvider } from '../../lambda/providers/paypack.ts';
+import { Redactor } from '../../lambda/redact.ts';
+import { registerSensitive } from '../support/sensitive-values.ts';
+
+const NOW = Date.parse('2026-11-21T12:00:00Z');
+const jwt = (claims: Record<string, unknown>) =>
+  `eyJhbGciOiJIUzI1NiJ9.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.c2ln`;
+const ACCESS = jwt({ exp: NOW / 1000 + 900, n: 1 });
+const STORED_REFRESH = jwt({ exp: NOW / 1000 + 86_400, typ: 'refresh', n: 2 });
+registerSensitive(ACCESS, STORED_REFRESH);
+
+/** A Paypack provider run whose every step (state writes, HTTP calls) lands in one ordered journal. */
+function journaledRun(privateState: string, saveFails = false) {
+  const journal: string[] = [];
+  const http = new ProviderHttpClient({
+    sourceId: 's',
+    provider: 'paypack',
+    settings: {
+      timeoutMs: 1000,
+      maxAttempts: 1,
+      maxResponseBytes: 65536,
+      backoff: { baseDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 1 },
+    },
+    redactor: new Redactor(),
+    runtime: {
+      fetch: async (input) => {
+        const path = new URL(String(input)).pathname;
+        journal.push(`GET/POST ${path.startsWith('/api/auth/refresh/') ? '/api/auth/refresh/…' : path}`);
+        return new Response(JSON.stringify({ access: ACCESS, refresh: 'r-new', expires: NOW / 1000 + 900 }));
+      },
+      sleep: async () => {},
+      random: () => 0,
+      now: () => NOW,
+    },
+  });
+  const run = new PaypackProvider().issueToken({
+    sourceId: 's',
+    baseUrl: 'https://pay.example/api',
+    credentials: { client_id: 'a', client_secret: 'b' },
+    options: {},
+    privateState,
+    http,
+    now: NOW,
+    deploymentName: 'unit',
+    note: (message) => journal.push(`note: ${message}`),
+    markSensitive: () => {},
+    savePrivateState: async (state) => {
+      journal.push(`save ${state}`);
+      if (saveFails) throw new Error('throttled');
+    },
+  });
+  return { run, journal };
+}
+
+describe('Paypack refresh token: presented at most once, ever', () => {
+  it('records the token as spent before presenting it (write-ahead)', async () => {
+    const { run, journal } = journaledRun(JSON.stringify({ refresh: STORED_REFRESH }));
+    const issued = await run;
+    assert.deepEqual(journal, ['save {"refresh":null}', 'GET/POST /api/auth/refresh/…']);
+    assert.equal(issued.privateState, JSON.stringify({ refresh: 'r-new' }));
+  });
+
+  it('does not present the token when the spent marker cannot be written; authorizes instead', async () => {
+    const { run, journal } = journaledRun(JSON.stringify({ refresh: STORED_REFRESH }), true);
+    await run;
+    assert.deepEqual(journal, [
+      'save {"refresh":null}',
+      'note: could not record the refresh token as spent before presenting it; authorizing instead',
+      'GET/POST /api/auth/agents/authorize',
+    ]);
+  });
+
+  it('treats a stored token that cannot be put in a URL (a lone surrogate) as "authorize", not as a stuck source', async () => {
+    const { run, journal } = journaledRun(JSON.stringify({ refresh: 'abc\ud800def' }));
+    const issued = await run;
+    assert.deepEqual(journal, [
+      'note: stored refresh token cannot be put in a URL; authorizing instead',
+      'GET/POST /api/auth/agents/authorize',
+    ]);
+    assert.equal(issued.token, ACCESS);
+  });
+});
+
+describe('Redactor', () => {
+  it('also removes the URL-encoded forms of a registered value', () => {
+    const redactor = new Redactor();
+    const secret = 'p@ss w/rd+=&?';
+    redactor.add(secret);
+    const text = `path /x/${encodeURIComponent(secret)} form client_secret=${encodeURIComponent(secret).replace(/%20/g, '+')} raw ${secret}`;
+    const scrubbed = redactor.scrub(text);
+    assert.equal(scrubbed, 'path /x/[REDACTED] form client_secret=[REDACTED] raw [REDACTED]');
+  });
+
+  it('accepts a value with a lone surrogate without throwing', () => {
+    const redactor = new Redactor();
+    redactor.add('abc\ud800def');
+    assert.equal(redactor.scrub('x abc\ud800def y'), 'x [REDACTED] y');
+  });
+});
