@@ -28,10 +28,31 @@ export interface SourceShardProps {
   firstRefreshServiceToken?: string;
   /** Spread each source's runs over this window (EventBridge Scheduler flexible time window). */
   scheduleWindow?: Duration;
+  /** Sources per deploy-time refresh invocation (default FIRST_REFRESH_BATCH). */
+  firstRefreshBatch?: number;
 }
 
 /** Sources refreshed by one deploy-time invocation. */
 export const FIRST_REFRESH_BATCH = 25;
+
+/** SSM writes one refresh may make: the write-ahead marker, the new private state, the token. */
+export const MAX_WRITES_PER_REFRESH = 3;
+
+/**
+ * Sources per deploy-time invocation such that, with SSM writes paced at
+ * `writesPerSecond`, every write of the batch has its turn before the store
+ * deadline (the timeout less the safety margin, to be safe).
+ */
+export function firstRefreshBatchSize(writesPerSecond: number | undefined, timeoutSeconds: number): number {
+  if (writesPerSecond === undefined) return FIRST_REFRESH_BATCH;
+  const fits = Math.floor((writesPerSecond * (timeoutSeconds - 5)) / MAX_WRITES_PER_REFRESH);
+  if (fits < 1) {
+    throw new Error(
+      `TokenRefresher: at ${writesPerSecond} SSM writes per second a run of ${timeoutSeconds} s cannot make the ${MAX_WRITES_PER_REFRESH} writes of even one refresh; raise "ssmWritesPerSecond" or "timeout"`,
+    );
+  }
+  return Math.min(FIRST_REFRESH_BATCH, fits);
+}
 
 /**
  * A nested stack holding a slice of the sources: their schedules (named after
@@ -90,13 +111,14 @@ export class SourceShard extends NestedStack {
       .filter((source) => source.refreshOnDeploy)
       .map((source) => source.definition);
     const serviceToken = props.firstRefreshServiceToken;
+    const size = props.firstRefreshBatch ?? FIRST_REFRESH_BATCH;
     let previous: CustomResource | undefined;
-    for (let start = 0; serviceToken && start < onDeploy.length; start += FIRST_REFRESH_BATCH) {
-      const batch = new CustomResource(this, `FirstRefresh${start / FIRST_REFRESH_BATCH + 1}`, {
+    for (let start = 0; serviceToken && start < onDeploy.length; start += size) {
+      const batch = new CustomResource(this, `FirstRefresh${start / size + 1}`, {
         serviceToken,
         resourceType: 'Custom::TokenRefresherFirstRefresh',
         properties: {
-          Sources: Stack.of(this).toJsonString(onDeploy.slice(start, start + FIRST_REFRESH_BATCH)),
+          Sources: Stack.of(this).toJsonString(onDeploy.slice(start, start + size)),
         },
       });
       if (previous) batch.node.addDependency(previous);

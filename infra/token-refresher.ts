@@ -33,7 +33,7 @@ import {
   secretReference,
 } from './refresher-permissions.ts';
 import { scheduleProblem } from './schedule-policy.ts';
-import { SourceShard } from './source-shard.ts';
+import { firstRefreshBatchSize, SourceShard } from './source-shard.ts';
 
 export interface SourceSchedule {
   /** Time between runs; whole minutes. */
@@ -118,6 +118,11 @@ export interface TokenRefresherProps {
    * Default 20 (about 4,000 sources at most).
    */
   sourceShards?: number;
+  /**
+   * Paces SSM writes from each function container (REFRESHER_SSM_WRITES_PER_SECOND);
+   * deploy-time refresh batches shrink so pacing cannot starve them. Default: unpaced.
+   */
+  ssmWritesPerSecond?: number;
 }
 
 const DEFAULT_SOURCE_SHARDS = 20;
@@ -201,6 +206,7 @@ export class TokenRefresher extends Construct {
       scheduleGroupName: Names.uniqueResourceName(this, { maxLength: 64, separator: '-' }),
     });
     const perSourceAlarms = props.perSourceAlarms ?? props.sources.length <= 50;
+    const firstRefreshBatch = firstRefreshBatchSize(props.ssmWritesPerSecond, timeout.toSeconds());
     const secretPrefixes = props.secretNamePrefix
       ? providerSecretPrefixes(props.secretNamePrefix, [...definitions.keys()])
       : undefined;
@@ -210,6 +216,9 @@ export class TokenRefresher extends Construct {
       const fn = this.#createFunction(provider, props, timeout, allowedBaseUrls, perSourceAlarms, {
         ...this.#secretsPinning(sources, secretNamePrefix),
         ...pinnedProfiles(sources),
+        ...(props.ssmWritesPerSecond
+          ? { REFRESHER_SSM_WRITES_PER_SECOND: String(props.ssmWritesPerSecond) }
+          : {}),
       });
       this.functions[provider] = fn;
       alarms.watchFunction(provider, fn);
@@ -251,6 +260,7 @@ export class TokenRefresher extends Construct {
           serviceName: SERVICE_NAME,
           ...(serviceToken ? { firstRefreshServiceToken: serviceToken } : {}),
           ...(props.scheduleWindow ? { scheduleWindow: props.scheduleWindow } : {}),
+          firstRefreshBatch,
         });
         // One shard deploys (and refreshes its sources) at a time, sparing SSM's write throughput.
         if (previous) shard.addDependency(previous);

@@ -3,7 +3,7 @@ import { truncateToMinute } from '../sandboxes/papaya-sandbox.ts';
 import type { Fault } from '../sandboxes/sandbox-server.ts';
 import type { AwsFault } from '../support/aws-fault-injector.ts';
 
-export type FaultGroup = 'provider' | 'secrets manager' | 'ssm' | 'configuration';
+export type FaultGroup = 'provider' | 'secrets manager' | 'ssm' | 'configuration' | 'crash and time budget';
 
 /** How the refresher handled the fault, as observed from the outside. */
 export type Behaviour =
@@ -12,7 +12,9 @@ export type Behaviour =
   | 'fell back to the docs path'
   | 'fell back to authorize'
   | 'retried, then succeeded'
-  | 'rejected at start';
+  | 'rejected at start'
+  | 'failed within the time budget'
+  | 'authorized; the spent token was not presented again';
 
 export type FaultSetup =
   | { target: 'provider'; route: string; fault: Fault }
@@ -20,7 +22,13 @@ export type FaultSetup =
   | { target: 'aws'; operation: string; fault: AwsFault }
   | { target: 'secret value'; value: string }
   | { target: 'missing secret' }
-  | { target: 'configuration'; change: (source: SourceDefinition) => unknown; raw?: string };
+  | { target: 'configuration'; change: (source: SourceDefinition) => unknown; raw?: string }
+  /** The previous run was SIGKILLed after the provider spent its refresh token, before it stored anything. */
+  | { target: 'crash after the refresh token was spent' }
+  /** An AWS endpoint that accepts connections and never answers; the run has `budgetMs` left. */
+  | { target: 'stalled aws'; service: 'ssm' | 'secretsManager'; budgetMs: number }
+  /** SSM writes paced at `perSecond` with `budgetMs` left: too little time for every write. */
+  | { target: 'paced writes'; perSecond: number; budgetMs: number };
 
 export interface FaultCase {
   group: FaultGroup;
@@ -504,6 +512,56 @@ const configFaults: FaultCase[] = [
   ),
 ];
 
+/** The edges of the single-use and time-budget promises: a crash, a stalled AWS endpoint, starved pacing. */
+const crashAndBudgetFaults: FaultCase[] = [
+  {
+    group: 'crash and time budget',
+    name: 'previous run SIGKILLed after the provider spent its refresh token',
+    provider: 'paypack',
+    setup: { target: 'crash after the refresh token was spent' },
+    expected: {
+      behaviour: 'authorized; the spent token was not presented again',
+      calls: { 'refresh-sdk': 0, authorize: 1 },
+    },
+  },
+  ...(['paypack', 'papaya'] as const).map(
+    (provider): FaultCase => ({
+      group: 'crash and time budget',
+      name: 'SSM endpoint accepts and never answers (8 s left)',
+      provider,
+      setup: { target: 'stalled aws', service: 'ssm', budgetMs: 8_000 },
+      expected: {
+        behaviour: 'failed within the time budget',
+        code: 'STORE_FAILED',
+        message: /could not read SSM parameter "[^"]+": TimeoutError/,
+      },
+    }),
+  ),
+  {
+    group: 'crash and time budget',
+    name: 'Secrets Manager endpoint accepts and never answers (3 s left)',
+    provider: 'papaya',
+    setup: { target: 'stalled aws', service: 'secretsManager', budgetMs: 3_000 },
+    expected: {
+      behaviour: 'failed within the time budget',
+      code: 'SECRET_UNAVAILABLE',
+      message: /could not be read before the run's time budget ran out/,
+    },
+  },
+  {
+    group: 'crash and time budget',
+    name: 'SSM writes paced at one per 4 s with 8 s left (the token write has no turn)',
+    provider: 'paypack',
+    setup: { target: 'paced writes', perSecond: 0.25, budgetMs: 8_000 },
+    expected: {
+      behaviour: 'failed within the time budget',
+      code: 'STORE_FAILED',
+      message: /could not write SSM parameter "[^"]+" within the time budget: WritePacing/,
+      calls: { 'refresh-sdk': 1 },
+    },
+  },
+];
+
 export const FAULT_CASES: FaultCase[] = [
   ...httpFaults('paypack'),
   ...httpFaults('papaya'),
@@ -512,4 +570,5 @@ export const FAULT_CASES: FaultCase[] = [
   ...secretFaults,
   ...ssmFaults,
   ...configFaults,
+  ...crashAndBudgetFaults,
 ];

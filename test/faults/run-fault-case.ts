@@ -1,10 +1,16 @@
-import { DeleteSecretCommand } from '@aws-sdk/client-secrets-manager';
+import { spawn } from 'node:child_process';
+import { DeleteSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import type { Context } from 'aws-lambda';
+import { AWS_CLIENT_CONFIG } from '../../lambda/aws/bounded-calls.ts';
 import type { SourceDefinition } from '../../lambda/config/source-config.ts';
+import type { RefreshHandlerOptions } from '../../lambda/handlers/create-refresh-handler.ts';
 import type { SourceOutcome } from '../../lambda/refresh/refresh-source.ts';
 import { parsePublishedToken } from '../../lambda/token-contract.ts';
 import { putSecret, readParameter } from '../support/aws.ts';
 import { findLeaks } from '../support/capture.ts';
 import { freePort } from '../support/moto.ts';
+import { stalledEndpoint } from '../support/stalled-endpoint.ts';
 import type { World } from '../support/world.ts';
 import type { Behaviour, FaultCase } from './fault-cases.ts';
 
@@ -38,7 +44,7 @@ export async function runFaultCase(world: World, testCase: FaultCase, id: string
   await world.handler()({ sources: [source] });
   const good = await readParameter(world.aws.ssm, source.parameterName);
 
-  const { counter, runSource } = await applyFault(world, testCase, source);
+  const { counter, runSource, handlerOptions, context, cleanup } = await applyFault(world, testCase, source);
   const before = counter();
   const sandboxServer = testCase.provider === 'paypack' ? world.paypack.server : world.papaya.server;
   const routes = testCase.provider === 'paypack' ? ['authorize', 'refresh-sdk', 'refresh-docs'] : ['token'];
@@ -58,7 +64,8 @@ export async function runFaultCase(world: World, testCase: FaultCase, id: string
       }
     } else {
       try {
-        outcome = (await world.handler()({ sources: [runSource], force: true })).outcomes[0];
+        outcome = (await world.handler(handlerOptions)({ sources: [runSource], force: true }, context))
+          .outcomes[0];
       } catch (error) {
         world.capture.record(error);
         outcome = (error as { outcomes?: SourceOutcome[] }).outcomes?.[0];
@@ -71,6 +78,7 @@ export async function runFaultCase(world: World, testCase: FaultCase, id: string
     world.paypack.server.clearFaults();
     world.papaya.server.clearFaults();
     world.awsFaults.clear();
+    await cleanup();
   }
 
   const after = await readParameter(world.aws.ssm, source.parameterName);
@@ -104,7 +112,32 @@ async function applyFault(world: World, testCase: FaultCase, source: SourceDefin
   const sandbox = testCase.provider === 'paypack' ? world.paypack.server : world.papaya.server;
   let counter = () => 0;
   let runSource: SourceDefinition = source;
+  let handlerOptions: Partial<RefreshHandlerOptions> = {};
+  let context: Context | undefined;
+  let cleanup = async () => {};
   switch (setup.target) {
+    case 'crash after the refresh token was spent':
+      await crashAfterSpend(world, source);
+      break;
+    case 'stalled aws': {
+      const stall = await stalledEndpoint();
+      cleanup = stall.close;
+      const aws = { ...AWS_CLIENT_CONFIG, region: 'us-east-1', credentials: TEST_CREDENTIALS };
+      const at = (service: string) => ({
+        ...aws,
+        endpoint: setup.service === service ? stall.url : world.moto.endpoint,
+      });
+      handlerOptions = {
+        ssm: new SSMClient(at('ssm')),
+        secretsManager: new SecretsManagerClient(at('secretsManager')),
+      };
+      context = lambdaContext(setup.budgetMs);
+      break;
+    }
+    case 'paced writes':
+      handlerOptions = { env: { REFRESHER_SSM_WRITES_PER_SECOND: String(setup.perSecond) } };
+      context = lambdaContext(setup.budgetMs);
+      break;
     case 'provider': {
       if (setup.route === 'refresh-*') {
         sandbox.inject('refresh-sdk', setup.fault);
@@ -139,7 +172,32 @@ async function applyFault(world: World, testCase: FaultCase, source: SourceDefin
     case 'configuration':
       break;
   }
-  return { counter, runSource };
+  return { counter, runSource, handlerOptions, context, cleanup };
+}
+
+const TEST_CREDENTIALS = { accessKeyId: 'testing', secretAccessKey: 'testing' };
+
+function lambdaContext(remainingMs: number): Context {
+  const end = Date.now() + remainingMs;
+  return { getRemainingTimeInMillis: () => end - Date.now() } as Context;
+}
+
+/** Runs a forced refresh in a child process and SIGKILLs it once the provider has spent the refresh token. */
+async function crashAfterSpend(world: World, source: SourceDefinition): Promise<void> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/refresh-child.ts'], {
+    env: {
+      ...process.env,
+      REFRESH_CHILD_ENDPOINT: world.moto.endpoint,
+      REFRESH_CHILD_SOURCES: JSON.stringify([source]),
+    },
+    stdio: 'ignore',
+  });
+  const ended = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  world.paypack.onRefreshSpent = () => {
+    world.paypack.onRefreshSpent = undefined;
+    child.kill('SIGKILL');
+  };
+  await ended;
 }
 
 function observeBehaviour(
@@ -148,9 +206,17 @@ function observeBehaviour(
   outcome: SourceOutcome | undefined,
   faultedCalls: number,
 ): Behaviour | 'refreshed' {
+  const target = testCase.setup.target;
   if (outcome?.status === 'failed') {
-    if (testCase.setup.target === 'unreachable provider') return 'retried, then failed';
+    if (target === 'stalled aws' || target === 'paced writes') return 'failed within the time budget';
+    if (target === 'unreachable provider') return 'retried, then failed';
     return faultedCalls > 1 ? 'retried, then failed' : 'failed fast';
+  }
+  if (
+    target === 'crash after the refresh token was spent' &&
+    world.paypack.reusedRefreshTokens.length === 0
+  ) {
+    return 'authorized; the spent token was not presented again';
   }
   const last = (route: string) => world.paypack.server.callsTo(route).at(-1);
   if (testCase.setup.target === 'provider' && testCase.setup.route.startsWith('refresh')) {

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { Context } from 'aws-lambda';
 import { AWS_CLIENT_CONFIG } from '../../lambda/aws/bounded-calls.ts';
 import type { RefreshRunError } from '../../lambda/handlers/create-refresh-handler.ts';
+import { stalledEndpoint } from '../support/stalled-endpoint.ts';
 import { World } from '../support/world.ts';
 
 const region = 'us-east-1';
@@ -16,20 +16,6 @@ function lambdaContext(remainingMs: number): Context {
   return { getRemainingTimeInMillis: () => end - Date.now() } as Context;
 }
 
-/** An AWS endpoint that accepts every connection and never answers. */
-async function stalledEndpoint(): Promise<{ url: string; server: Server; sockets: Set<Socket> }> {
-  const sockets = new Set<Socket>();
-  const server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('data', () => {}); // read the request, say nothing
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  return { url: `http://127.0.0.1:${port}`, server, sockets };
-}
-
 describe('a stalled AWS endpoint cannot hold a run past its budget', () => {
   let world: World;
   let stall: Awaited<ReturnType<typeof stalledEndpoint>>;
@@ -38,8 +24,7 @@ describe('a stalled AWS endpoint cannot hold a run past its budget', () => {
     stall = await stalledEndpoint();
   });
   after(async () => {
-    for (const socket of stall.sockets) socket.destroy();
-    await new Promise<void>((resolve) => stall.server.close(() => resolve()));
+    await stall.close();
     await world.stop();
   });
 
