@@ -46,9 +46,9 @@ describe('deploy-time refresh batches under SSM write pacing', () => {
     const refresher = resourcesOf(Template.fromStack(stack), 'AWS::Lambda::Function').find(([, fn]) =>
       JSON.stringify(fn).includes('REFRESHER_LOCK_TABLE'),
     );
-    const variables = (
-      (refresher?.[1].Properties as Json).Environment as { Variables: Record<string, string> }
-    ).Variables;
+    assert.ok(refresher);
+    const variables = ((refresher[1].Properties as Json).Environment as { Variables: Record<string, string> })
+      .Variables;
     assert.equal(variables.REFRESHER_SSM_WRITES_PER_SECOND, '1');
   });
 
