@@ -8,14 +8,8 @@ import type { Construct } from 'constructs';
  * (`TokenRefresher.fromParameterPrefix`), so both always agree on the paths.
  */
 
-/**
- * The published token of one source. The provider is part of the address so
- * that grants can be scoped per provider; the lead's layout change
- * (`<prefix>/tokens/<provider>/<sourceId>`) lands here and nowhere else.
- */
-export function tokenParameterName(prefix: string, _provider: string, sourceId: string): string {
-  return `${prefix}/tokens/${sourceId}`;
-}
+/** The published token of one source: `<prefix>/tokens/<provider>/<sourceId>`, the layout the handler enforces. */
+export { tokenParameterName } from '../lambda/config/source-config.ts';
 
 /** A String parameter holding the ARN of the key that encrypts the deployment's SecureStrings. */
 export function keyArnParameterName(prefix: string): string {

@@ -25,6 +25,7 @@ import { CONSUMER_EXAMPLE_ENTRY, lambdaBundling } from './bundling.ts';
 import type { StageConfig, StageSource } from './config/stage-config.ts';
 import { placeholderReport, validateStage } from './config/validate-stage.ts';
 import { applyLandingZone } from './landing-zone.ts';
+import { providerSecretPrefixes } from './refresher-permissions.ts';
 import { DEFAULT_BASE_URLS, TokenRefresher, type TokenRefresherSource } from './token-refresher.ts';
 
 /** Paths of harmless "does this token work" calls, per provider (from the providers' docs). */
@@ -57,6 +58,10 @@ export class TokenRefresherStack extends Stack {
     const repeated = ids.find((sourceId, index) => ids.indexOf(sourceId) !== index);
     if (repeated)
       throw new Error(`${where}: source id "${repeated}" is used twice; give each source its own id`);
+    for (const source of stage.sources) {
+      const problem = secretReferenceProblem(source.secret);
+      if (problem) throw new Error(`${where}, source "${source.id}": ${problem}`);
+    }
     if (stage.secretNamePrefix) checkSecretNames(stage, secretPrefix);
 
     const sources: TokenRefresherSource[] = stage.sources.map((source) => ({
@@ -196,15 +201,47 @@ function baseUrlFor(stage: StageConfig, source: StageSource): string {
   return url;
 }
 
-/** With `secretNamePrefix`, the refresher may read only `<prefix><source id>`: say so at synth, not at 3 a.m. */
+const COMPLETE_SECRET_ARN = /^arn:[\w-]+:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+-[A-Za-z0-9]{6}$/;
+
+/**
+ * Secrets Manager finds a secret by its complete ARN (name, "-" and 6 random
+ * characters) or by its plain name; a partial ARN is ambiguous when the name
+ * itself ends in "-" and 6 characters, so it is refused.
+ */
+function secretReferenceProblem(secret: StageSource['secret']): string | undefined {
+  if ('arn' in secret && !COMPLETE_SECRET_ARN.test(secret.arn)) {
+    return `secret arn "${secret.arn}" is not a complete ARN (it must end in "-" and the 6 characters Secrets Manager adds: copy ARN from \`aws secretsmanager describe-secret\`), or give { name: '<secret name>' } for a secret in this stage's account and region`;
+  }
+  if ('name' in secret && secret.name.startsWith('arn:')) {
+    return `secret name "${secret.name}" is an ARN: give it as { arn: '…' } (the complete ARN), or give the plain name`;
+  }
+  return undefined;
+}
+
+/**
+ * With `secretNamePrefix`, each provider's function may read only secrets under
+ * its provider's prefix, and a source only `<provider prefix><id>`: say so at
+ * synth, not at 3 a.m.
+ */
 function checkSecretNames(stage: StageConfig, secretPrefix: string): void {
-  const prefix = stage.secretNamePrefix ?? '';
-  if (!prefix.endsWith('/')) {
-    throw new Error(
-      `stage "${stage.name}": secretNamePrefix "${prefix}" must end with "/" (it grants every secret whose name starts with it)`,
-    );
+  const configured = stage.secretNamePrefix ?? '';
+  let prefixes: Map<string, string>;
+  try {
+    prefixes = providerSecretPrefixes(configured, [
+      ...new Set(stage.sources.map((source) => source.provider)),
+    ]);
+  } catch (error) {
+    throw new Error(`stage "${stage.name}": ${(error as Error).message.replace(/^TokenRefresher: /, '')}`);
+  }
+  for (const [provider, prefix] of prefixes) {
+    if (!prefix.endsWith('/')) {
+      throw new Error(
+        `stage "${stage.name}": the secret name prefix of ${provider} ("${prefix}") must end with "/" (it grants every secret whose name starts with it)`,
+      );
+    }
   }
   for (const source of stage.sources) {
+    const prefix = prefixes.get(source.provider) ?? '';
     const name =
       'name' in source.secret
         ? source.secret.name
@@ -212,8 +249,12 @@ function checkSecretNames(stage: StageConfig, secretPrefix: string): void {
           ? (/:secret:(.+)-[A-Za-z0-9]{6}$/.exec(source.secret.arn)?.[1] ?? source.secret.arn)
           : `${secretPrefix}/${source.id}`;
     if (name !== `${prefix}${source.id}`) {
+      const keep =
+        typeof configured === 'string' && name === `${configured}${source.id}`
+          ? ` (to keep names without a provider segment in a one-provider fleet, set secretNamePrefix to { ${source.provider}: '${configured}' })`
+          : '';
       throw new Error(
-        `stage "${stage.name}", source "${source.id}": with secretNamePrefix its secret must be named "${prefix}${source.id}" (it is "${name}")`,
+        `stage "${stage.name}", source "${source.id}": with secretNamePrefix its secret must be named "${prefix}${source.id}" (it is "${name}")${keep}`,
       );
     }
   }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ArnFormat, Duration, Names, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Names, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -17,7 +17,13 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import * as v from 'valibot';
-import { resolveSource, type SourceDefinition, sourceProfile } from '../lambda/config/source-config.ts';
+import {
+  privateStateParameterName,
+  resolveSource,
+  type SourceDefinition,
+  sourceProfile,
+  tokenParameterName,
+} from '../lambda/config/source-config.ts';
 import { type ProviderName, providerFactories } from '../lambda/providers/index.ts';
 import type { AnyTokenProvider } from '../lambda/providers/provider.ts';
 import { HANDLER_ENTRIES, lambdaBundling } from './bundling.ts';
@@ -25,6 +31,12 @@ import { RefresherDashboard } from './dashboard.ts';
 import { applyLandingZone, type LandingZoneOptions } from './landing-zone.ts';
 import { acknowledgeManagedPolicy, acknowledgeWildcardResources } from './nag.ts';
 import { RefresherAlarms } from './refresher-alarms.ts';
+import {
+  grantRefresherPermissions,
+  grantSourceSecrets,
+  providerSecretPrefixes,
+  secretReference,
+} from './refresher-permissions.ts';
 import { CONSUMER_MARGIN_SECONDS, scheduleProblem } from './schedule-policy.ts';
 import { firstRefreshBatchSize, SourceShard } from './source-shard.ts';
 import {
@@ -32,7 +44,6 @@ import {
   keyArnParameterName,
   parameterArn,
   stackOfGrantee,
-  tokenParameterName,
   validatePrefix,
 } from './token-parameters.ts';
 import { TokenRefresherReference } from './token-refresher-reference.ts';
@@ -113,7 +124,10 @@ export interface TokenRefresherSource {
 
 export interface TokenRefresherProps {
   sources: TokenRefresherSource[];
-  /** Parameter paths: `<prefix>/tokens/<id>` (consumers) and `<prefix>/private/<id>/refresh-token`. Default `/token-refresher`. */
+  /**
+   * Parameter paths: `<prefix>/tokens/<provider>/<id>` (consumers) and
+   * `<prefix>/private/<provider>/<id>/refresh-token`. Default `/token-refresher`.
+   */
   parameterPrefix?: string;
   /** Names this deployment to providers (Papaya token_name). Default: the stack name. */
   deploymentName?: string;
@@ -134,8 +148,13 @@ export interface TokenRefresherProps {
    * the one staleness alarm per provider. Default: on for up to 50 sources.
    */
   perSourceAlarms?: boolean;
-  /** Grant the functions every secret whose name starts with this (for fleets) instead of each secret by ARN. */
-  secretNamePrefix?: string;
+  /**
+   * For fleets: grant each provider's function every secret under that
+   * provider's name prefix instead of each secret by ARN. A string gives each
+   * provider `<prefix><provider>/` (source `<id>` then uses secret
+   * `<prefix><provider>/<id>`); a map names each provider's prefix.
+   */
+  secretNamePrefix?: string | Partial<Record<ProviderName, string>>;
   /**
    * Spread each source's runs over this window (EventBridge Scheduler flexible
    * time window), to smooth a fleet's SSM writes. Runs may then be a period plus
@@ -258,10 +277,14 @@ export class TokenRefresher extends Construct {
     });
     const perSourceAlarms = props.perSourceAlarms ?? props.sources.length <= 50;
     const firstRefreshBatch = firstRefreshBatchSize(props.ssmWritesPerSecond, timeout.toSeconds());
+    const secretPrefixes = props.secretNamePrefix
+      ? providerSecretPrefixes(props.secretNamePrefix, [...definitions.keys()])
+      : undefined;
     for (const [provider, sources] of definitions) {
+      const secretNamePrefix = secretPrefixes?.get(provider);
       const allowedBaseUrls = [...new Set(sources.map((definition) => definition.baseUrl))];
       const fn = this.#createFunction(provider, props, timeout, allowedBaseUrls, perSourceAlarms, {
-        ...this.#secretsPinning(sources, props.secretNamePrefix),
+        ...this.#secretsPinning(sources, secretNamePrefix),
         ...pinnedProfiles(sources),
         ...(props.ssmWritesPerSecond
           ? { REFRESHER_SSM_WRITES_PER_SECOND: String(props.ssmWritesPerSecond) }
@@ -290,7 +313,7 @@ export class TokenRefresher extends Construct {
       this.#grantSecrets(
         fn,
         sources.map((definition) => this.#source(definition.id)),
-        props.secretNamePrefix,
+        secretNamePrefix,
       );
       const serviceToken = shardSources.some((source) => source.refreshOnDeploy)
         ? this.#firstRefreshProvider(provider, fn)
@@ -339,7 +362,7 @@ export class TokenRefresher extends Construct {
     const estimated = sources.reduce((sum, definition) => sum + definition.id.length + 110, 0);
     if (estimated > 2_000) {
       throw new Error(
-        `TokenRefresher: ${sources.length} sources are too many to pin their secrets in the function environment; set "secretNamePrefix" and name each secret <prefix><source id>`,
+        `TokenRefresher: ${sources.length} sources are too many to pin their secrets in the function environment; set "secretNamePrefix" and name each secret <prefix><provider>/<source id>`,
       );
     }
     return {
@@ -349,43 +372,25 @@ export class TokenRefresher extends Construct {
     };
   }
 
-  /**
-   * Read access to each source's secret, or, for a fleet whose secrets share a
-   * name prefix, one statement for the prefix (hundreds of secret ARNs would
-   * overflow IAM's policy size limit).
-   */
-  #grantSecrets(fn: lambda.IFunction, sources: TokenRefresherSource[], namePrefix: string | undefined): void {
-    for (const source of sources) source.secretEncryptionKey?.grantDecrypt(fn);
-    if (!namePrefix) {
-      for (const source of sources) source.secret.grantRead(fn);
-      return;
-    }
-    const secretsUnderPrefix = Stack.of(this).formatArn({
-      service: 'secretsmanager',
-      resource: 'secret',
-      resourceName: `${namePrefix}*`,
-      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-    });
-    fn.addToRolePolicy(
-      new iam.PolicyStatement({
-        sid: 'ReadSourceSecrets',
-        actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
-        resources: [secretsUnderPrefix],
-      }),
+  /** GetSecretValue on each source's secret, or for a fleet on its provider's secret name prefix. */
+  #grantSecrets(
+    fn: nodejs.NodejsFunction,
+    sources: TokenRefresherSource[],
+    namePrefix: string | undefined,
+  ): void {
+    grantSourceSecrets(
+      fn.role as iam.Role,
+      sources.map((source) => ({
+        reference: secretReference(this, source.secret, `TokenRefresher source "${source.id}"`),
+        encryptionKey: source.secretEncryptionKey,
+      })),
+      namePrefix,
     );
-    if (fn.role) {
-      acknowledgeWildcardResources(
-        fn.role,
-        [secretsUnderPrefix],
-        "The sources' secrets share this deployment's name prefix; a fleet has too many to list within IAM policy size limits.",
-      );
-    }
   }
 
   /** The parameter consumers read for `sourceId`. */
   parameterName(sourceId: string): string {
-    const source = this.#source(sourceId);
-    return tokenParameterName(this.parameterPrefix, source.provider, sourceId);
+    return tokenParameterName(this.parameterPrefix, this.#source(sourceId).provider, sourceId);
   }
 
   parameterArn(sourceId: string): string {
@@ -464,10 +469,12 @@ export class TokenRefresher extends Construct {
       id: source.id,
       provider: source.provider,
       baseUrl,
-      secretId: source.secret.secretArn,
-      parameterName: `${this.parameterPrefix}/tokens/${source.id}`,
+      secretId: secretReference(this, source.secret, where).secretId,
+      parameterName: tokenParameterName(this.parameterPrefix, source.provider, source.id),
       ...(provider.usesPrivateState
-        ? { privateParameterName: `${this.parameterPrefix}/private/${source.id}/refresh-token` }
+        ? {
+            privateParameterName: privateStateParameterName(this.parameterPrefix, source.provider, source.id),
+          }
         : {}),
       kmsKeyId: this.encryptionKey.keyArn,
       refreshThresholdSeconds: schedule.refreshThreshold.toSeconds(),
@@ -592,42 +599,18 @@ export class TokenRefresher extends Construct {
       retryAttempts: 1,
     });
     logGroup.grantWrite(role);
-    this.lockTable.grant(role, 'dynamodb:PutItem', 'dynamodb:UpdateItem');
-    const parameterPaths = [
-      parameterArn(this, `${this.parameterPrefix}/tokens/*`),
-      parameterArn(this, `${this.parameterPrefix}/private/*`),
-    ];
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'ReadAndPublishTokens',
-        actions: ['ssm:GetParameter', 'ssm:PutParameter'],
-        resources: parameterPaths,
-      }),
-    );
-    acknowledgeWildcardResources(
-      role,
-      parameterPaths,
-      "Scoped to this deployment's parameter prefix: a fleet of sources has too many parameters to list within IAM policy size limits.",
-    );
+    grantRefresherPermissions(role, {
+      provider,
+      usesPrivateState: providerFactories[provider]().usesPrivateState,
+      parameterPrefix: this.parameterPrefix,
+      parameterKey: this.encryptionKey,
+      lockTable: this.lockTable,
+    });
     // EventBridge Scheduler's invoke role (one per function, at stack level) and the custom-resource framework.
     acknowledgeWildcardResources(
       Stack.of(this),
       [`${fn.functionArn}:*`],
       'lambda:InvokeFunction on the refresher function and its versions (ARN:*), exactly as aws-cdk-lib grants invoke.',
-    );
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'EncryptParametersViaSsm',
-        // Standard-tier SecureStrings are encrypted directly with the key: no data keys.
-        actions: ['kms:Encrypt', 'kms:Decrypt'],
-        resources: [this.encryptionKey.keyArn],
-        conditions: {
-          StringEquals: { 'kms:ViaService': `ssm.${Stack.of(this).region}.amazonaws.com` },
-          StringLike: {
-            'kms:EncryptionContext:PARAMETER_ARN': parameterArn(this, `${this.parameterPrefix}/*`),
-          },
-        },
-      }),
     );
     return fn;
   }

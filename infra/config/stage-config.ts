@@ -57,8 +57,11 @@ export interface StageConfig {
   /** Landing-zone requirements of the target account. */
   landingZone?: LandingZone;
   sources: StageSource[];
-  /** For fleets: grant the refresher every secret whose name starts with this, instead of each secret by ARN. */
-  secretNamePrefix?: string;
+  /**
+   * For fleets: grant each provider's function every secret under its provider's prefix, instead of each
+   * secret by ARN. A string `p` gives provider P the prefix `p` + `P/`; a map names each provider's prefix.
+   */
+  secretNamePrefix?: string | Partial<Record<ProviderName, string>>;
   /** For fleets: one alarm per source (default: on for up to 50 sources; a provider-wide alarm always exists). */
   perSourceAlarms?: boolean;
   /** Deploy the example consumer function, granted this source's token. */

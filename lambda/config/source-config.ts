@@ -76,13 +76,13 @@ export type ProviderLookup = ReadonlyMap<string, AnyTokenProvider>;
 export interface SourcePolicy {
   /** Exact base URLs sources may use. */
   allowedBaseUrls?: readonly string[];
-  /** Parameters must be `<prefix>/tokens/<id>` and `<prefix>/private/<id>/refresh-token`. */
+  /** Parameters must be `<prefix>/tokens/<provider>/<id>` and `<prefix>/private/<provider>/<id>/refresh-token`. */
   parameterPrefix?: string;
   /** The one KMS key sources may use. */
   kmsKeyId?: string;
   /** The secret each source id must use (small deployments). */
   sourceSecrets?: Readonly<Record<string, string>>;
-  /** Fleets: a source's secret must be named `<prefix><id>` (by name or ARN). */
+  /** Fleets: a source's secret must be named `<prefix><id>` (by name or ARN); the prefix is this provider's. */
   secretNamePrefix?: string;
   /**
    * The tunable parts of a source (threshold, options, http, probe) exactly as the
@@ -203,10 +203,23 @@ export function resolveSource(
   };
 }
 
+/**
+ * Where a deployment keeps a source's parameters. The provider is part of the
+ * path so each provider's function can be granted its own provider's paths only.
+ */
+export function tokenParameterName(prefix: string, provider: string, sourceId: string): string {
+  return `${prefix}/tokens/${provider}/${sourceId}`;
+}
+
+export function privateStateParameterName(prefix: string, provider: string, sourceId: string): string {
+  return `${prefix}/private/${provider}/${sourceId}/refresh-token`;
+}
+
 function enforcePolicy(
   label: string,
   source: {
     id: string;
+    provider: string;
     baseUrl: string;
     secretId: string;
     kmsKeyId?: string | undefined;
@@ -239,13 +252,11 @@ function enforcePolicy(
   }
   const prefix = policy.parameterPrefix;
   if (prefix === undefined) return;
-  if (source.parameterName !== `${prefix}/tokens/${source.id}`) {
-    throw new ConfigError(
-      label,
-      `field "parameterName" must be "${prefix}/tokens/${source.id}" in this deployment`,
-    );
+  const tokenName = tokenParameterName(prefix, source.provider, source.id);
+  if (source.parameterName !== tokenName) {
+    throw new ConfigError(label, `field "parameterName" must be "${tokenName}" in this deployment`);
   }
-  const privateName = `${prefix}/private/${source.id}/refresh-token`;
+  const privateName = privateStateParameterName(prefix, source.provider, source.id);
   if (source.privateParameterName !== undefined && source.privateParameterName !== privateName) {
     throw new ConfigError(label, `field "privateParameterName" must be "${privateName}" in this deployment`);
   }

@@ -7,7 +7,11 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import type { StageConfig } from '../../infra/config/stage-config.ts';
 import { stages } from '../../infra/config/stages.ts';
 import { defaultSchedule } from '../../infra/token-refresher.ts';
-import { resolveSource, type SourceDefinition } from '../../lambda/config/source-config.ts';
+import {
+  resolveSource,
+  type SourceDefinition,
+  tokenParameterName,
+} from '../../lambda/config/source-config.ts';
 import { createRefreshHandler } from '../../lambda/handlers/create-refresh-handler.ts';
 import { providerFactories } from '../../lambda/providers/index.ts';
 import type { SourceOutcome } from '../../lambda/refresh/refresh-source.ts';
@@ -184,7 +188,7 @@ async function deployedTarget(stageName: string): Promise<OpsTarget> {
     sources: stage.sources.map((source) => ({
       id: source.id,
       provider: source.provider,
-      parameterName: parameterNames.get(source.id) ?? `${prefix}/tokens/${source.id}`,
+      parameterName: parameterNames.get(source.id) ?? tokenParameterName(prefix, source.provider, source.id),
       refreshThresholdSeconds: source.schedule
         ? source.schedule.refreshThresholdMinutes * 60
         : defaultSchedule(source.provider, source.options).refreshThreshold.toSeconds(),

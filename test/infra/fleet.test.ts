@@ -14,7 +14,7 @@ const fleet: StageConfig = {
     id: `merchant-${String(index + 1).padStart(4, '0')}`,
     provider: 'paypack' as const,
     environment: 'production' as const,
-    secret: { name: `token-refresher/fleet/merchant-${String(index + 1).padStart(4, '0')}` },
+    secret: { name: `token-refresher/fleet/paypack/merchant-${String(index + 1).padStart(4, '0')}` },
   })),
 };
 
@@ -68,12 +68,12 @@ describe(`a fleet of ${FLEET_SIZE} Paypack sources`, () => {
     assert.equal(variables.REFRESHER_METRICS_PER_SOURCE, 'false', 'no per-source custom metrics');
   });
 
-  it('keeps the refresher policy small: one statement for the secrets under the prefix', () => {
+  it("keeps the refresher policy small: one statement for the secrets under its provider's prefix", () => {
     const secrets = statementsOf(template).filter((statement) =>
       JSON.stringify(statement.Action).includes('GetSecretValue'),
     );
     assert.equal(secrets.length, 1);
-    assert.match(JSON.stringify(secrets[0]?.Resource), /secret:token-refresher\/fleet\/\*/);
+    assert.match(JSON.stringify(secrets[0]?.Resource), /secret:token-refresher\/fleet\/paypack\/\*"/);
     for (const [, policy] of resourcesOf(template, 'AWS::IAM::Policy')) {
       const size = JSON.stringify((policy.Properties as Json).PolicyDocument).length;
       assert.ok(size < 10_240, `inline policy of ${size} characters`);

@@ -133,20 +133,18 @@ describe('TokenRefresherStack template', () => {
     );
   });
 
-  it('encrypts parameters with a rotating customer managed key, used only through SSM under the prefix', () => {
+  it("encrypts parameters with a rotating customer managed key, used only through SSM for the provider's own paths", () => {
     template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
     const kms = statementsOf(template).filter((statement) =>
       JSON.stringify(statement.Action).includes('kms:Encrypt'),
     );
     assert.equal(kms.length, 2);
-    for (const statement of kms) {
+    const paths = kms.map((statement) => {
       const conditions = JSON.stringify(statement.Condition);
       assert.match(conditions, /"kms:ViaService":"ssm.eu-west-1.amazonaws.com"/);
-      assert.match(
-        conditions,
-        /"kms:EncryptionContext:PARAMETER_ARN":.*parameter\/token-refresher\/test\/\*/,
-      );
-    }
+      return [...conditions.matchAll(/parameter\/token-refresher\/test\/([a-z/]+\*)/g)].map((m) => m[1]);
+    });
+    assert.deepEqual(paths.sort(), [['tokens/papaya/*'], ['tokens/paypack/*', 'private/paypack/*']]);
   });
 
   it('scopes every IAM statement to named resources', () => {
@@ -158,7 +156,7 @@ describe('TokenRefresherStack template', () => {
         if (text.includes('*')) {
           assert.match(
             text,
-            /parameter\/token-refresher\/test\/(tokens|private)\/\*|"Arn"\]\},":\*"|secret:token-refresher\/test\/[a-z-]+-\?\?\?\?\?\?|LogGroup/,
+            /parameter\/token-refresher\/test\/(tokens|private)\/(paypack|papaya)\/\*|"Arn"\]\},":\*"|secret:token-refresher\/test\/[a-z-]+-\?\?\?\?\?\?|LogGroup/,
             `unexpected wildcard: ${text}`,
           );
         }
@@ -257,11 +255,14 @@ describe('grantRead', () => {
     const text = JSON.stringify(statements);
     assert.doesNotMatch(text, /private/);
     const ssm = statements.find((statement) => statement.Action === 'ssm:GetParameter');
-    assert.match(JSON.stringify(ssm?.Resource), /parameter\/token-refresher\/test\/tokens\/cash-in"/);
+    assert.match(
+      JSON.stringify(ssm?.Resource),
+      /parameter\/token-refresher\/test\/tokens\/paypack\/cash-in"/,
+    );
     const decrypt = statements.find((statement) => statement.Action === 'kms:Decrypt');
     assert.match(
       JSON.stringify(decrypt?.Condition),
-      /"kms:EncryptionContext:PARAMETER_ARN":.*tokens\/cash-in"/,
+      /"kms:EncryptionContext:PARAMETER_ARN":.*tokens\/paypack\/cash-in"/,
     );
     assert.match(JSON.stringify(decrypt?.Condition), /"kms:ViaService":"ssm.eu-west-1.amazonaws.com"/);
   });

@@ -97,7 +97,7 @@ export class World {
       {
         provider: 'paypack',
         baseUrl: this.paypackUrl,
-        privateParameterName: `/token-refresher/private/${id}/refresh-token`,
+        privateParameterName: `/token-refresher/private/paypack/${id}/refresh-token`,
         ...overrides,
       },
     );
@@ -167,7 +167,12 @@ export class World {
     this.testSecrets.push(...Object.values(credentials));
     const secretId = `token-refresher/${id}`;
     await putSecret(this.aws.secretsManager, secretId, JSON.stringify(credentials));
-    return { id, secretId, parameterName: `/token-refresher/tokens/${id}`, ...definition };
+    return {
+      id,
+      secretId,
+      parameterName: `/token-refresher/tokens/${definition.provider}/${id}`,
+      ...definition,
+    };
   }
 
   /** The real handler factory with both providers, wired to moto. */

@@ -16,7 +16,7 @@ const source = (id: string, extra: Record<string, unknown> = {}) => ({
   provider: 'papaya',
   baseUrl: 'https://papaya.example/api',
   secretId: `secrets/${id}`,
-  parameterName: `/tr/tokens/${id}`,
+  parameterName: `/tr/tokens/papaya/${id}`,
   ...extra,
 });
 
@@ -100,8 +100,8 @@ describe('handler event and settings contract', () => {
       /source "evil": field "baseUrl" is not one this deployment allows/,
     );
     await assert.rejects(
-      handler({ sources: [source('other', { parameterName: '/tr/tokens/someone-else' })] }),
-      /source "other": field "parameterName" must be "\/tr\/tokens\/other" in this deployment/,
+      handler({ sources: [source('other', { parameterName: '/tr/tokens/papaya/someone-else' })] }),
+      /source "other": field "parameterName" must be "\/tr\/tokens\/papaya\/other" in this deployment/,
     );
     assert.deepEqual(calls, [], 'no credentials were sent anywhere');
     assert.equal(secretsMock.calls().length, 0, 'no secret was read');
@@ -129,7 +129,7 @@ describe('handler event and settings contract', () => {
     [
       'sources outside the pinned paths',
       { REFRESHER_PARAMETER_PREFIX: '/other', REFRESHER_SOURCES: JSON.stringify([source('a')]) },
-      /source "a": field "parameterName" must be "\/other\/tokens\/a"/,
+      /source "a": field "parameterName" must be "\/other\/tokens\/papaya\/a"/,
     ],
   ];
   for (const [name, env, message] of badSettings) {

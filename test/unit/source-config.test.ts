@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { resolveSources } from '../../lambda/config/source-config.ts';
+import {
+  privateStateParameterName,
+  resolveSources,
+  tokenParameterName,
+} from '../../lambda/config/source-config.ts';
 import { ConfigError } from '../../lambda/errors.ts';
 import { PapayaProvider } from '../../lambda/providers/papaya.ts';
 import { PaypackProvider } from '../../lambda/providers/paypack.ts';
@@ -16,8 +20,8 @@ const paypack = {
   provider: 'paypack',
   baseUrl: 'https://payments.paypack.rw/api',
   secretId: 'token-refresher/cash-in',
-  parameterName: '/token-refresher/tokens/cash-in',
-  privateParameterName: '/token-refresher/private/cash-in/refresh-token',
+  parameterName: '/token-refresher/tokens/paypack/cash-in',
+  privateParameterName: '/token-refresher/private/paypack/cash-in/refresh-token',
 };
 
 const papaya = {
@@ -25,7 +29,7 @@ const papaya = {
   provider: 'papaya',
   baseUrl: 'https://papaya.example/api',
   secretId: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:papaya-AbCdEf',
-  parameterName: '/token-refresher/tokens/payroll',
+  parameterName: '/token-refresher/tokens/papaya/payroll',
 };
 
 function configError(sources: unknown): string {
@@ -160,4 +164,51 @@ describe('source configuration', () => {
       assert.equal(configError(sources), message);
     });
   }
+});
+
+describe('the parameter layout a deployment pins (REFRESHER_PARAMETER_PREFIX)', () => {
+  const policy = { parameterPrefix: '/tr' };
+  const pinned = {
+    ...paypack,
+    parameterName: '/tr/tokens/paypack/cash-in',
+    privateParameterName: '/tr/private/paypack/cash-in/refresh-token',
+  };
+  const rejection = (source: unknown) => {
+    try {
+      resolveSources([source], providers, 'REFRESHER_SOURCES', policy);
+    } catch (error) {
+      assert.ok(error instanceof ConfigError);
+      return error.message;
+    }
+    return assert.fail('expected a ConfigError');
+  };
+
+  it('accepts <prefix>/tokens/<provider>/<id> and <prefix>/private/<provider>/<id>/refresh-token', () => {
+    const [source] = resolveSources([pinned], providers, 'REFRESHER_SOURCES', policy);
+    assert.equal(source?.parameterName, '/tr/tokens/paypack/cash-in');
+    assert.equal(
+      tokenParameterName('/tr', 'papaya', 'payroll'),
+      '/tr/tokens/papaya/payroll',
+      'the construct builds the same names',
+    );
+    assert.equal(
+      privateStateParameterName('/tr', 'paypack', 'cash-in'),
+      '/tr/private/paypack/cash-in/refresh-token',
+    );
+  });
+
+  it('rejects the former layout, and paths of another provider', () => {
+    assert.equal(
+      rejection({ ...pinned, parameterName: '/tr/tokens/cash-in' }),
+      'source "cash-in": field "parameterName" must be "/tr/tokens/paypack/cash-in" in this deployment',
+    );
+    assert.equal(
+      rejection({ ...pinned, privateParameterName: '/tr/private/cash-in/refresh-token' }),
+      'source "cash-in": field "privateParameterName" must be "/tr/private/paypack/cash-in/refresh-token" in this deployment',
+    );
+    assert.equal(
+      rejection({ ...papaya, parameterName: '/tr/tokens/paypack/payroll' }),
+      'source "payroll": field "parameterName" must be "/tr/tokens/papaya/payroll" in this deployment',
+    );
+  });
 });
