@@ -131,7 +131,19 @@ const stageSchema = v.pipe(
     example: v.optional(v.boolean()),
     landingZone: v.optional(landingZoneSchema),
     sources: v.pipe(v.array(sourceSchema), v.minLength(1, 'must list at least one source')),
-    secretNamePrefix: v.optional(v.pipe(v.string(), v.nonEmpty())),
+    secretNamePrefix: v.optional(
+      v.union(
+        [
+          v.pipe(v.string(), v.nonEmpty()),
+          v.strictObject(
+            Object.fromEntries(
+              providerNames.map((provider) => [provider, v.optional(v.pipe(v.string(), v.nonEmpty()))]),
+            ),
+          ),
+        ],
+        'must be a name prefix, or a map of provider to name prefix such as { paypack: "token-refresher/prod/" }',
+      ),
+    ),
     perSourceAlarms: v.optional(v.boolean()),
     exampleConsumerSourceId: v.optional(sourceId),
   }),

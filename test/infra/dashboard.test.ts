@@ -104,14 +104,14 @@ describe('the deployment dashboard', () => {
     const many = dashboardOf({
       ...baseStage,
       perSourceAlarms: true,
-      secretNamePrefix: 'token-refresher/test/',
-      sources: [...baseStage.sources, ...sources],
+      secretNamePrefix: { paypack: 'token-refresher/test/' },
+      sources: [...baseStage.sources.filter((source) => source.provider === 'paypack'), ...sources],
     });
     const perSource = many.widgets.filter((widget) =>
       widget.properties.title?.startsWith('Token life left per source'),
     );
     assert.equal(perSource.length, 5);
-    assert.equal(perSource.at(-1)?.properties.title, 'Token life left per source (min), 41-50 of 57');
+    assert.equal(perSource.at(-1)?.properties.title, 'Token life left per source (min), 41-50 of 56');
     const lines = perSource
       .flatMap((widget) => widget.properties.metrics ?? [])
       .filter((row) => row.includes('Source'));

@@ -45,7 +45,7 @@ describe('stage-config mistakes are caught at synth, naming stage, source and fi
     const message = synthError({ ...baseStage, sources: [{ ...cashIn, provider: 'paypak' }] });
     assert.equal(
       message,
-      'stage "test", source "cash-in", field "provider": "paypak" is not a provider; use one of: paypack, papaya (edit infra/config/stages.ts)',
+      'stage "test", source "cash-in", field "provider": "paypak" is not a provider; use one of: paypack, papaya, oauth2 (edit infra/config/stages.ts)',
     );
     assert.doesNotMatch(message, /endpoints/);
   });
