@@ -1,5 +1,9 @@
 import { spawn } from 'node:child_process';
-import { DeleteSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  DeleteSecretCommand,
+  GetSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { Context } from 'aws-lambda';
 import { AWS_CLIENT_CONFIG } from '../../lambda/aws/bounded-calls.ts';
@@ -183,7 +187,11 @@ async function applyFault(world: World, testCase: FaultCase, source: SourceDefin
 
 const TEST_CREDENTIALS = { accessKeyId: 'testing', secretAccessKey: 'testing' };
 
-/** Runs a forced refresh in a child process and SIGKILLs it once the provider has spent the refresh token. */
+/**
+ * Runs a forced refresh in a child process and SIGKILLs it once the provider has spent the refresh token.
+ * A child that ends any other way did not produce the crash this case is about, so the case stops there
+ * with what the child printed, rather than reporting on a run that never crashed.
+ */
 async function crashAfterSpend(world: World, source: SourceDefinition): Promise<void> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/refresh-child.ts'], {
     env: {
@@ -191,14 +199,31 @@ async function crashAfterSpend(world: World, source: SourceDefinition): Promise<
       REFRESH_CHILD_ENDPOINT: world.moto.endpoint,
       REFRESH_CHILD_SOURCES: JSON.stringify([source]),
     },
-    stdio: 'ignore',
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const ended = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-  world.paypack.onRefreshSpent = () => {
+  let output = '';
+  child.stdout.on('data', (chunk) => (output += chunk));
+  child.stderr.on('data', (chunk) => (output += chunk));
+  const ended = new Promise<NodeJS.Signals | null>((resolve) =>
+    child.on('exit', (_code, signal) => resolve(signal)),
+  );
+  const secret = await world.aws.secretsManager.send(
+    new GetSecretValueCommand({ SecretId: source.secretId }),
+  );
+  const clientId = (JSON.parse(secret.SecretString ?? '{}') as { client_id?: string }).client_id;
+  // Only this source's spend counts: a presentation for another source must not kill the child early.
+  world.paypack.onRefreshSpent = (spentBy) => {
+    if (spentBy !== clientId) return;
     world.paypack.onRefreshSpent = undefined;
     child.kill('SIGKILL');
   };
-  await ended;
+  const signal = await ended;
+  world.paypack.onRefreshSpent = undefined;
+  if (signal !== 'SIGKILL') {
+    throw new Error(
+      `the child run ended without being killed after the spend (${signal ?? 'exited'}):\n${output}`,
+    );
+  }
 }
 
 function observeBehaviour(

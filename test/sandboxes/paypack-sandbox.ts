@@ -37,8 +37,8 @@ export class PaypackSandbox {
   readonly reusedRefreshTokens: string[] = [];
   /** Every refresh token presented, in order (spent or not). */
   readonly presentedRefreshTokens: string[] = [];
-  /** Called once a presented refresh token has been spent, before the answer is sent (tests crash a run here). */
-  onRefreshSpent: (() => void) | undefined;
+  /** Called with the client's id once a presented refresh token has been spent, before the answer is sent (tests crash a run here). */
+  onRefreshSpent: ((clientId: string) => void) | undefined;
   readonly #applications = new Map<string, string>();
   readonly #refreshTokens = new Map<string, RefreshRecord>();
   readonly #revokedAccess = new Set<string>();
@@ -128,7 +128,7 @@ export class PaypackSandbox {
     }
     if (record.expiresAt <= this.#now()) return error(401, 'refresh token expired');
     record.usedAt = this.#now();
-    this.onRefreshSpent?.();
+    this.onRefreshSpent?.(record.clientId);
     return this.#issuePair(record.clientId);
   }
 

@@ -140,17 +140,20 @@ export class SandboxServer {
       body = Symbol.for('unparseable');
     }
     const params = path.match(route.pattern)?.slice(1) ?? [];
+    // Logged on arrival, its status filled in on reply: a test that kills the client while the
+    // reply is being made must find the call logged before it sees the client exit.
+    const call: RouteCall = { route: route.name, at: this.#now(), status: 0 };
+    this.calls.push(call);
     const reply = await route.handle({
       body,
       params: params.map((param) => decodeURIComponent(param)),
       headers: req.headers,
     });
     if (fault?.kind === 'handle-then-drop') {
-      this.calls.push({ route: route.name, at: this.#now(), status: 0 });
       res.socket?.destroy();
       return;
     }
-    this.calls.push({ route: route.name, at: this.#now(), status: reply.status });
+    call.status = reply.status;
     this.#send(res, reply);
   }
 
