@@ -120,12 +120,13 @@ export class RefresherDashboard extends Construct {
         height: HEIGHT,
       }),
       new cloudwatch.GraphWidget({
-        title: `${provider}: calls, retries, rate limits, lock waits`,
+        title: `${provider}: calls, retries, rate limits, lock waits, warnings`,
         left: [
           this.#metric('ProviderCalls', byProvider, 'Sum', 'calls'),
           this.#metric('ProviderRetries', byProvider, 'Sum', 'retries'),
           this.#metric('ProviderRateLimited', byProvider, 'Sum', 'rate-limit answers (429)'),
           this.#metric('LockWaits', byProvider, 'Sum', 'lock waits'),
+          this.#metric('ProviderWarnings', byProvider, 'Sum', 'warnings (docs/runbook.md#warnings)'),
         ],
         width: WIDTH,
         height: HEIGHT,

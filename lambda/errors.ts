@@ -116,3 +116,10 @@ export const ERROR_CODES = [
   'UNEXPECTED',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/**
+ * Codes a provider may warn with (IssueContext.warn): the token was published,
+ * but a person should look. Each has a section in docs/runbook.md too.
+ */
+export const WARNING_CODES = ['TOKEN_SHORTER_THAN_EXPECTED'] as const;
+export type WarningCode = (typeof WARNING_CODES)[number];

@@ -183,6 +183,9 @@ function recordMetrics(metrics: Metrics, outcome: SourceOutcome, perSource: bool
   // The dashboard's outcome widget: refreshed and fresh runs per provider (failed ones are RefreshFailed).
   if (outcome.status !== 'failed')
     emit(outcome.status === 'refreshed' ? 'Refreshed' : 'Fresh', MetricUnit.Count, 1, false);
+  // Only in runs that warned: a metric costs nothing in the hours it is not emitted.
+  if (outcome.status === 'refreshed' && outcome.warnings)
+    emit('ProviderWarnings', MetricUnit.Count, outcome.warnings.length, false);
 }
 
 function selectSources(

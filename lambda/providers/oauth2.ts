@@ -213,10 +213,10 @@ export class OAuth2Provider implements TokenProvider<OAuth2Credentials, OAuth2Op
     const expected = context.options.expectedLifetimeSeconds;
     const shortfall = Math.round(expected - lifetimeSeconds);
     if (shortfall <= LIFETIME_TOLERANCE_SECONDS) return;
-    context.note(
-      'WARNING: token lives shorter than options.expectedLifetimeSeconds; the schedule may not bridge a failed run',
+    context.warn(
+      'TOKEN_SHORTER_THAN_EXPECTED',
+      'token lives shorter than options.expectedLifetimeSeconds; the schedule may not bridge a failed run',
       {
-        warning: 'TOKEN_SHORTER_THAN_EXPECTED',
         lifetimeSeconds: Math.round(lifetimeSeconds),
         expectedLifetimeSeconds: expected,
         lifetimeShortfallSeconds: shortfall,

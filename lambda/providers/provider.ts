@@ -1,4 +1,5 @@
 import type * as v from 'valibot';
+import type { WarningCode } from '../errors.ts';
 import type { ProviderHttpClient } from '../http/provider-http-client.ts';
 
 /** What a provider needs to know about the source it is issuing a token for. */
@@ -16,6 +17,12 @@ export interface IssueContext<Credentials, Options> {
   deploymentName: string;
   /** Lets the provider record a safe, structured observation (which path worked, clock disagreements). */
   note: (message: string, fields?: Record<string, string | number | boolean>) => void;
+  /**
+   * Reports something that did not stop the refresh but needs a person (a token
+   * that lives shorter than the schedule was built for): a WARN line carrying
+   * `warning: code`, and one count in the provider's ProviderWarnings metric.
+   */
+  warn: (code: WarningCode, message: string, fields?: Record<string, string | number | boolean>) => void;
   /** Registers values that must never be logged, such as a refresh token the provider just received. */
   markSensitive: (...values: string[]) => void;
   /**

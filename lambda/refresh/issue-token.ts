@@ -14,6 +14,8 @@ export interface IssueRun {
   request: RefreshRequest;
   redactor: Redactor;
   lease: LockLease | undefined;
+  /** Codes the provider warned of during this run (see IssueContext.warn). */
+  warnings: string[];
 }
 
 /** Obtains a token; on an auth rejection re-reads the secret once and, if it changed, tries once more. */
@@ -79,6 +81,10 @@ async function issue(
     now: deps.clock(),
     deploymentName: deps.deploymentName,
     note: (message, fields) => deps.logger.info(redactor.scrub(message), { source: source.id, ...fields }),
+    warn: (code, message, fields) => {
+      deps.logger.warn(redactor.scrub(message), { source: source.id, warning: code, ...fields });
+      run.warnings.push(code);
+    },
     markSensitive: (...values) => redactor.add(...values),
     savePrivateState: async (state) => {
       if (!privateParameterName) return;

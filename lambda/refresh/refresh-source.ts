@@ -50,7 +50,13 @@ interface OutcomeBase {
 }
 
 export type SourceOutcome =
-  | (OutcomeBase & { status: 'fresh' | 'refreshed'; expiresAt: string; secondsRemaining: number })
+  | (OutcomeBase & {
+      status: 'fresh' | 'refreshed';
+      expiresAt: string;
+      secondsRemaining: number;
+      /** Codes the provider warned of while issuing this token (IssueContext.warn), each once. */
+      warnings?: string[];
+    })
   | (OutcomeBase & { status: 'failed'; error: { code: string; message: string } });
 
 /** The lease key of a source: per provider, so IAM can keep each provider's role to its own leases. */
@@ -70,7 +76,7 @@ export async function refreshSource(
 ): Promise<SourceOutcome> {
   const redactor = new Redactor();
   const base = { sourceId: source.id, provider: source.provider.name };
-  const run = { deps, request, redactor };
+  const run = { deps, request, redactor, warnings: [] as string[] };
   let current: PublishedToken | undefined;
   try {
     current = await readPublished(source, run);
@@ -179,6 +185,7 @@ async function refreshNow(
     status: 'refreshed',
     expiresAt: published.expiresAt,
     secondsRemaining: secondsUntil(published.expiresAt, deps.clock()),
+    ...(run.warnings.length > 0 ? { warnings: [...new Set(run.warnings)] } : {}),
   };
 }
 

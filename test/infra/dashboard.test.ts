@@ -81,8 +81,8 @@ describe('the deployment dashboard', () => {
         ['p50', 'p99'],
       );
       assert.deepEqual(
-        metricNames(titled(`${provider}: calls, retries, rate limits, lock waits`) as Widget),
-        ['ProviderCalls', 'ProviderRetries', 'ProviderRateLimited', 'LockWaits'],
+        metricNames(titled(`${provider}: calls, retries, rate limits, lock waits, warnings`) as Widget),
+        ['ProviderCalls', 'ProviderRetries', 'ProviderRateLimited', 'LockWaits', 'ProviderWarnings'],
       );
     }
   });

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { RUNBOOK_SECTIONS } from '../../infra/refresher-alarms.ts';
-import { ERROR_CODES } from '../../lambda/errors.ts';
+import { ERROR_CODES, WARNING_CODES } from '../../lambda/errors.ts';
 import { baseStage, type Json, nestedTemplates, resourcesIn, resourcesOf, synthStage } from './helpers.ts';
 
 const runbook = readFileSync(new URL('../../docs/runbook.md', import.meta.url), 'utf8');
@@ -48,6 +48,13 @@ describe('alarms, error codes and runbook sections stay in step', () => {
   it('every error code has a runbook section', () => {
     assert.deepEqual(
       ERROR_CODES.filter((code) => !anchors.has(anchor(code))),
+      [],
+    );
+  });
+
+  it('every warning code has a runbook section', () => {
+    assert.deepEqual(
+      WARNING_CODES.filter((code) => !anchors.has(anchor(code))),
       [],
     );
   });

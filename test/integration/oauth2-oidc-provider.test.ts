@@ -230,15 +230,40 @@ describe('oauth2 provider against oidc-provider (client credentials)', () => {
     assert.equal(probes().length, 2, 'no probe without probePath');
   });
 
-  it('warns when the server grants a shorter life than the source states', async () => {
+  it('warns, at WARN and in the ProviderWarnings metric, when the server grants a shorter life than the source states', async () => {
+    const from = world.capture.jsonLines().length;
     const definition = await source('client_secret_basic', OPAQUE_RESOURCE, { expectedLifetimeSeconds: 900 });
-    await handler()({ sources: [definition] });
-    const warning = world.capture
-      .jsonLines()
-      .find((line) => line.warning === 'TOKEN_SHORTER_THAN_EXPECTED' && line.source === definition.id);
+    const outcome = (await handler()({ sources: [definition] })).outcomes[0];
+    assert.ok(outcome?.status === 'refreshed');
+    assert.deepEqual(outcome.warnings, ['TOKEN_SHORTER_THAN_EXPECTED']);
+    const lines = world.capture.jsonLines().slice(from);
+    const warning = lines.find(
+      (line) => line.warning === 'TOKEN_SHORTER_THAN_EXPECTED' && line.source === definition.id,
+    );
     assert.ok(warning, 'a warning line');
+    assert.equal(warning.level, 'WARN');
     assert.equal(warning.expectedLifetimeSeconds, 900);
     assert.equal(warning.lifetimeSeconds, TTL_SECONDS);
-    assert.equal(warning.source, definition.id);
+    const counted = lines.filter(
+      (line) => line._aws && line.Provider === 'oauth2' && 'ProviderWarnings' in line,
+    );
+    assert.deepEqual(
+      counted.map((line) => line.ProviderWarnings),
+      [1],
+    );
+
+    const stated = await source('client_secret_basic', OPAQUE_RESOURCE, {
+      expectedLifetimeSeconds: TTL_SECONDS,
+    });
+    const quiet = world.capture.jsonLines().length;
+    const plain = (await handler()({ sources: [stated] })).outcomes[0];
+    assert.ok(plain?.status === 'refreshed');
+    assert.equal(plain.warnings, undefined);
+    assert.ok(
+      !world.capture
+        .jsonLines()
+        .slice(quiet)
+        .some((line) => 'ProviderWarnings' in line || line.warning),
+    );
   });
 });

@@ -61,6 +61,7 @@ function options(extra: Record<string, unknown> = {}) {
 
 async function issue(http: ProviderHttpClient, opts = options()) {
   const notes: { message: string; fields?: Record<string, unknown> }[] = [];
+  const warnings: { code: string; message: string; fields?: Record<string, unknown> }[] = [];
   const sensitive: string[] = [];
   const issued = await provider.issueToken({
     sourceId: 'src-1',
@@ -72,10 +73,11 @@ async function issue(http: ProviderHttpClient, opts = options()) {
     now: NOW,
     deploymentName: 'acme',
     note: (message, fields) => notes.push({ message, ...(fields ? { fields } : {}) }),
+    warn: (code, message, fields) => warnings.push({ code, message, ...(fields ? { fields } : {}) }),
     markSensitive: (...values) => sensitive.push(...values),
     savePrivateState: async () => {},
   });
-  return { issued, notes, sensitive };
+  return { issued, notes, warnings, sensitive };
 }
 
 const rejection = (code: string, message: RegExp) => (error: unknown) =>
@@ -187,18 +189,21 @@ describe('OAuth2Provider expiry', () => {
     await assert.rejects(issue(http), rejection('PROVIDER_INVALID_TOKEN', /"exp" claim/));
   });
 
-  it('warns, with a field a metric filter can match, when a token lives shorter than configured', async () => {
+  it('warns with TOKEN_SHORTER_THAN_EXPECTED when a token lives shorter than configured, beyond 30 s', async () => {
     const { http } = endpoint({ body: { access_token: 'o', token_type: 'Bearer', expires_in: 120 } });
-    const { notes } = await issue(http);
-    const warning = notes.find((note) => note.fields?.warning === 'TOKEN_SHORTER_THAN_EXPECTED');
-    assert.deepEqual(warning?.fields, {
-      warning: 'TOKEN_SHORTER_THAN_EXPECTED',
-      lifetimeSeconds: 120,
-      expectedLifetimeSeconds: 300,
-      lifetimeShortfallSeconds: 180,
-    });
-    const onTime = endpoint({ body: { access_token: 'o', token_type: 'Bearer', expires_in: 299 } });
-    assert.deepEqual((await issue(onTime.http)).notes, []);
+    const { warnings, notes } = await issue(http);
+    assert.deepEqual(
+      warnings.map(({ code, fields }) => ({ code, fields })),
+      [
+        {
+          code: 'TOKEN_SHORTER_THAN_EXPECTED',
+          fields: { lifetimeSeconds: 120, expectedLifetimeSeconds: 300, lifetimeShortfallSeconds: 180 },
+        },
+      ],
+    );
+    assert.deepEqual(notes, []);
+    const withinTolerance = endpoint({ body: { access_token: 'o', token_type: 'Bearer', expires_in: 271 } });
+    assert.deepEqual((await issue(withinTolerance.http)).warnings, []);
   });
 
   it('publishes a token without token_type as Bearer, with a note', async () => {

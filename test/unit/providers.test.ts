@@ -49,6 +49,7 @@ function context<C, O>(http: ProviderHttpClient, credentials: C, options: O, pri
     now: NOW,
     deploymentName: 'acme-prod',
     note: () => {},
+    warn: () => {},
     markSensitive: () => {},
     savePrivateState: async () => {},
   };

@@ -46,6 +46,7 @@ function journaledRun(privateState: string, saveFails = false) {
     now: NOW,
     deploymentName: 'unit',
     note: (message) => journal.push(`note: ${message}`),
+    warn: (code) => journal.push(`warn: ${code}`),
     markSensitive: () => {},
     savePrivateState: async (state) => {
       journal.push(`save ${state}`);
