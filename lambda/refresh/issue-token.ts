@@ -82,7 +82,7 @@ async function issue(
     deploymentName: deps.deploymentName,
     note: (message, fields) => deps.logger.info(redactor.scrub(message), { source: source.id, ...fields }),
     warn: (code, message, fields) => {
-      deps.logger.warn(redactor.scrub(message), { source: source.id, warning: code, ...fields });
+      deps.logger.warn(redactor.scrub(message), { ...fields, source: source.id, warning: code });
       run.warnings.push(code);
     },
     markSensitive: (...values) => redactor.add(...values),
