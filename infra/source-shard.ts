@@ -1,11 +1,15 @@
-import { CustomResource, Duration, Names, NestedStack, Stack, Validations } from 'aws-cdk-lib';
+import { createHash } from 'node:crypto';
+import { CustomResource, Duration, Names, NestedStack, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as cr from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
 import type { SourceDefinition } from '../lambda/config/source-config.ts';
+import { acknowledgeManagedPolicy } from './nag.ts';
 import { staleSourceAlarm } from './refresher-alarms.ts';
 
 export interface ShardSource {
@@ -32,6 +36,52 @@ export interface SourceShardProps {
   scheduleWindow?: Duration;
   /** Sources per deploy-time refresh invocation (default FIRST_REFRESH_BATCH). */
   firstRefreshBatch?: number;
+}
+
+export const DEFAULT_SOURCE_SHARDS = 20;
+/** Sources one nested stack may hold: a schedule and an alarm each, below CloudFormation's 500 resources. */
+const MAX_SOURCES_PER_SHARD = 200;
+
+/** Spreads sources over `count` shards by a stable hash of their id; empty shards are left out. */
+export function assignShards<T extends { definition: { id: string } }>(
+  sources: T[],
+  count: number,
+): [number, T[]][] {
+  const shards = new Map<number, T[]>();
+  for (const source of sources) {
+    const index = createHash('sha256').update(source.definition.id).digest().readUInt32BE(0) % count;
+    shards.set(index, [...(shards.get(index) ?? []), source]);
+  }
+  for (const [index, slice] of shards) {
+    if (slice.length > MAX_SOURCES_PER_SHARD) {
+      throw new Error(
+        `TokenRefresher: shard ${index + 1} would hold ${slice.length} sources (at most ${MAX_SOURCES_PER_SHARD}); raise "sourceShards" (currently ${count})`,
+      );
+    }
+  }
+  return [...shards.entries()].sort(([a], [b]) => a - b);
+}
+
+/**
+ * The custom-resource provider through which each shard's deploy-time refresh
+ * invokes `fn`; one per provider function, outside the shards, so every shard
+ * of that provider shares it. Returns its service token.
+ */
+export function createFirstRefreshProvider(scope: Construct, id: string, fn: lambda.IFunction): string {
+  const frameworkLogs = new logs.LogGroup(scope, `${id}ProviderLogs`, {
+    retention: logs.RetentionDays.ONE_MONTH,
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
+  const providerFramework = new cr.Provider(scope, `${id}Provider`, {
+    onEventHandler: fn,
+    logGroup: frameworkLogs,
+  });
+  acknowledgeManagedPolicy(
+    providerFramework,
+    'service-role/AWSLambdaBasicExecutionRole',
+    'The aws-cdk-lib custom-resource provider framework function logs with this policy; it only relays the deploy-time refresh.',
+  );
+  return providerFramework.serviceToken;
 }
 
 /** Sources refreshed by one deploy-time invocation. */

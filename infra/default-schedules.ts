@@ -1,0 +1,52 @@
+import { Duration } from 'aws-cdk-lib';
+import * as v from 'valibot';
+import { type ProviderName, providerFactories } from '../lambda/providers/index.ts';
+import type { AnyTokenProvider } from '../lambda/providers/provider.ts';
+import { CONSUMER_MARGIN_SECONDS } from './schedule-policy.ts';
+
+export interface SourceSchedule {
+  /** Time between runs; whole minutes. */
+  period: Duration;
+  /** Refresh when the published token has this much life left or less. */
+  refreshThreshold: Duration;
+}
+
+/** The refresher functions' default timeout. */
+export const DEFAULT_TIMEOUT_SECONDS = 30;
+
+/** A schedule for a token life known only from configuration (oauth2's `expectedLifetimeSeconds`). */
+export type ScheduleForLifetime = (lifetimeSeconds: number) => SourceSchedule;
+
+/** Production schedules derived from each provider's token life (see schedule-policy.ts for the rule). */
+export const DEFAULT_SCHEDULES: Record<ProviderName, SourceSchedule | ScheduleForLifetime> = {
+  // 15-minute tokens: refresh under 10 min left, checked every 4 min (one failed run still leaves > 1.5 min).
+  paypack: { period: Duration.minutes(4), refreshThreshold: Duration.minutes(10) },
+  // 24 h tokens: refresh under 12 h left, checked hourly (half a day of outage is survivable).
+  papaya: { period: Duration.hours(1), refreshThreshold: Duration.hours(12) },
+  oauth2: scheduleForLifetime,
+};
+
+/**
+ * A period of about a quarter of the life (1 to 60 min) and a threshold of half
+ * the life, raised to what schedule-policy.ts needs to bridge one failed run of
+ * the default 30 s timeout: 5-minute tokens get every 1 min / under 210 s,
+ * 1-hour tokens every 15 min / under 1890 s, 24-hour tokens every 60 min / under 12 h.
+ */
+export function scheduleForLifetime(lifetimeSeconds: number): SourceSchedule {
+  const periodMinutes = Math.min(60, Math.max(1, Math.floor(lifetimeSeconds / 4 / 60)));
+  const needed = 2 * periodMinutes * 60 + DEFAULT_TIMEOUT_SECONDS + CONSUMER_MARGIN_SECONDS;
+  return {
+    period: Duration.minutes(periodMinutes),
+    refreshThreshold: Duration.seconds(Math.max(needed, Math.floor(lifetimeSeconds / 2))),
+  };
+}
+
+/** A source's default schedule, from its provider and (valid) options. */
+export function defaultSchedule(providerName: ProviderName, options: unknown): SourceSchedule {
+  const entry = DEFAULT_SCHEDULES[providerName];
+  if (typeof entry !== 'function') return entry;
+  const provider: AnyTokenProvider = providerFactories[providerName]();
+  const parsed = v.safeParse(provider.optionsSchema, options);
+  if (!parsed.success) throw new Error(`${providerName} options are invalid: no schedule can be derived`);
+  return entry(provider.tokenLifetimeSeconds(parsed.output));
+}
