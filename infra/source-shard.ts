@@ -62,12 +62,39 @@ export function assignShards<T extends { definition: { id: string } }>(
   return [...shards.entries()].sort(([a], [b]) => a - b);
 }
 
+export interface SourceShardsProps extends Omit<SourceShardProps, 'firstRefreshServiceToken'> {
+  /** Shards to spread the sources over (TokenRefresherProps.sourceShards). */
+  count: number;
+}
+
+/**
+ * One provider's sources spread over nested stacks by `assignShards`, and the
+ * deploy-time refresh provider its shards share when any source is refreshed on deploy.
+ */
+export function createSourceShards(scope: Construct, name: string, props: SourceShardsProps): void {
+  const { count, sources, ...shared } = props;
+  const serviceToken = sources.some((source) => source.refreshOnDeploy)
+    ? createFirstRefreshProvider(scope, `${name}FirstRefresh`, props.fn)
+    : undefined;
+  let previous: SourceShard | undefined;
+  for (const [index, slice] of assignShards(sources, count)) {
+    const shard: SourceShard = new SourceShard(scope, `${name}Sources${index + 1}`, {
+      ...shared,
+      sources: slice,
+      ...(serviceToken ? { firstRefreshServiceToken: serviceToken } : {}),
+    });
+    // One shard deploys (and refreshes its sources) at a time, sparing SSM's write throughput.
+    if (previous) shard.addStackDependency(previous);
+    previous = shard;
+  }
+}
+
 /**
  * The custom-resource provider through which each shard's deploy-time refresh
- * invokes `fn`; one per provider function, outside the shards, so every shard
- * of that provider shares it. Returns its service token.
+ * invokes `fn`; it lives outside the shards so that one serves all of a
+ * provider's shards. Returns its service token.
  */
-export function createFirstRefreshProvider(scope: Construct, id: string, fn: lambda.IFunction): string {
+function createFirstRefreshProvider(scope: Construct, id: string, fn: lambda.IFunction): string {
   const frameworkLogs = new logs.LogGroup(scope, `${id}ProviderLogs`, {
     retention: logs.RetentionDays.ONE_MONTH,
     removalPolicy: RemovalPolicy.DESTROY,

@@ -10,8 +10,10 @@ import {
 import { type ProviderName, providerFactories } from '../lambda/providers/index.ts';
 import type { AnyTokenProvider } from '../lambda/providers/provider.ts';
 import { defaultSchedule, type SourceSchedule } from './default-schedules.ts';
+import type { FunctionSource } from './refresher-function.ts';
 import { secretReference } from './refresher-permissions.ts';
 import { scheduleProblem } from './schedule-policy.ts';
+import type { ShardSource } from './source-shard.ts';
 import type { TokenRefresherSource } from './token-refresher.ts';
 
 export const DEFAULT_BASE_URLS: Partial<Record<ProviderName, string>> = {
@@ -27,19 +29,17 @@ export interface SourceValidationContext {
   acceptedIds: Pick<ReadonlySet<string>, 'has'>;
 }
 
-export interface ValidatedSource {
-  /** What the handler receives for the source: in its schedule's event and its deploy-time refresh. */
-  definition: SourceDefinition;
-  period: Duration;
-  /** The refresh threshold as resolved, the provider's default applied. */
-  threshold: number;
+/** A source as its function, its shard and the dashboard take it, every default applied. */
+export interface ValidatedSource extends FunctionSource, ShardSource {
+  refreshOnDeploy: boolean;
+  awaitingCredentials: boolean;
 }
 
 /**
- * Turns a source as configured into the definition its schedule carries, or
- * throws at synth an error naming the source and what is wrong with it: the
- * same rules the handler enforces, plus the schedule rule, so a bad source
- * fails `cdk synth` rather than its first run.
+ * A source as configured, checked and with its defaults applied (base URL,
+ * schedule, threshold), or an error at synth naming the source and what is
+ * wrong with it: the handler's own rules plus the schedule rule, so a bad
+ * source fails `cdk synth` rather than its first run.
  */
 export function validateSource(
   scope: Construct,
@@ -94,7 +94,15 @@ export function validateSource(
     runTimeoutSeconds: context.timeout.toSeconds(),
   });
   if (problem) throw new Error(`${where}: ${problem.message}`);
-  return { definition, period: schedule.period, threshold: resolved.refreshThresholdSeconds };
+  return {
+    definition,
+    period: schedule.period,
+    thresholdSeconds: resolved.refreshThresholdSeconds,
+    refreshOnDeploy: source.refreshOnDeploy !== false,
+    awaitingCredentials: source.awaitingCredentials === true,
+    secret: source.secret,
+    secretEncryptionKey: source.secretEncryptionKey,
+  };
 }
 
 /** The default schedule may follow the configured token life: invalid options are reported first. */

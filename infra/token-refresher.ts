@@ -10,23 +10,17 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { type SourceDefinition, tokenParameterName } from '../lambda/config/source-config.ts';
+import { tokenParameterName } from '../lambda/config/source-config.ts';
 import type { ProviderName } from '../lambda/providers/index.ts';
 import { RefresherDashboard } from './dashboard.ts';
 import { DEFAULT_TIMEOUT_SECONDS, type SourceSchedule } from './default-schedules.ts';
 import { applyLandingZone, type LandingZoneOptions } from './landing-zone.ts';
 import { RefresherAlarms } from './refresher-alarms.ts';
-import { createRefresherFunction, type FunctionSource, SERVICE_NAME } from './refresher-function.ts';
+import { createRefresherFunction, SERVICE_NAME } from './refresher-function.ts';
 import { providerSecretPrefixes } from './refresher-permissions.ts';
 import { createAlarmTopic, createDeadLetterQueue, createLockTable } from './shared-resources.ts';
-import {
-  assignShards,
-  createFirstRefreshProvider,
-  DEFAULT_SOURCE_SHARDS,
-  firstRefreshBatchSize,
-  SourceShard,
-} from './source-shard.ts';
-import { validateSource } from './source-validation.ts';
+import { createSourceShards, DEFAULT_SOURCE_SHARDS, firstRefreshBatchSize } from './source-shard.ts';
+import { type ValidatedSource, validateSource } from './source-validation.ts';
 import {
   grantTokenParameterRead,
   keyArnParameterName,
@@ -36,7 +30,7 @@ import {
 } from './token-parameters.ts';
 import { TokenRefresherReference } from './token-refresher-reference.ts';
 
-// Importable from here as before the construct's parts moved to their own modules.
+// The package's cdk entry, the stack, scripts and tests import these from the construct's module.
 export {
   DEFAULT_SCHEDULES,
   defaultSchedule,
@@ -124,6 +118,7 @@ export interface TokenRefresherProps {
    */
   ssmWritesPerSecond?: number;
 }
+
 /**
  * Keeps a valid bearer token for every source in an SSM SecureString: one
  * function per provider, one EventBridge Scheduler schedule per source carrying
@@ -141,7 +136,7 @@ export class TokenRefresher extends Construct {
   readonly parameterPrefix: string;
   /** Holds one schedule per source, named after the source. */
   readonly scheduleGroup: scheduler.ScheduleGroup;
-  readonly #sources = new Map<string, TokenRefresherSource & { threshold: number; period: Duration }>();
+  readonly #sources = new Map<string, ValidatedSource>();
 
   /**
    * A refresher deployed elsewhere (another CDK app or stack in the same account
@@ -178,17 +173,17 @@ export class TokenRefresher extends Construct {
     this.deadLetterQueue = createDeadLetterQueue(this);
     this.lockTable = createLockTable(this);
 
-    const definitions = new Map<ProviderName, SourceDefinition[]>();
+    const byProvider = new Map<ProviderName, ValidatedSource[]>();
     for (const source of props.sources) {
-      const { definition, period, threshold } = validateSource(this, source, {
+      const validated = validateSource(this, source, {
         parameterPrefix: this.parameterPrefix,
         keyArn: this.encryptionKey.keyArn,
         timeout,
         scheduleWindowSeconds,
         acceptedIds: this.#sources,
       });
-      this.#sources.set(source.id, { ...source, period, threshold });
-      definitions.set(source.provider, [...(definitions.get(source.provider) ?? []), definition]);
+      this.#sources.set(source.id, validated);
+      byProvider.set(source.provider, [...(byProvider.get(source.provider) ?? []), validated]);
     }
 
     const alarms = new RefresherAlarms(this, 'Alarms', {
@@ -204,81 +199,58 @@ export class TokenRefresher extends Construct {
     const perSourceAlarms = props.perSourceAlarms ?? props.sources.length <= 50;
     const firstRefreshBatch = firstRefreshBatchSize(props.ssmWritesPerSecond, timeout.toSeconds());
     const secretPrefixes = props.secretNamePrefix
-      ? providerSecretPrefixes(props.secretNamePrefix, [...definitions.keys()])
+      ? providerSecretPrefixes(props.secretNamePrefix, [...byProvider.keys()])
       : undefined;
-    for (const [provider, sources] of definitions) {
+    const functionSettings = {
+      parameterPrefix: this.parameterPrefix,
+      encryptionKey: this.encryptionKey,
+      lockTable: this.lockTable,
+      deadLetterQueue: this.deadLetterQueue,
+      deploymentName: props.deploymentName ?? Stack.of(this).stackName,
+      memorySize: props.memorySize ?? 256,
+      timeout,
+      logRetention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+      metricNamespace,
+      metricsPerSource: perSourceAlarms,
+      ssmWritesPerSecond: props.ssmWritesPerSecond,
+    };
+    const shardSettings = {
+      count: props.sourceShards ?? DEFAULT_SOURCE_SHARDS,
+      scheduleGroup: this.scheduleGroup,
+      deadLetterQueue: this.deadLetterQueue,
+      alarmTopic: this.alarmTopic,
+      perSourceAlarms,
+      metricNamespace,
+      serviceName: SERVICE_NAME,
+      ...(props.scheduleWindow ? { scheduleWindow: props.scheduleWindow } : {}),
+      firstRefreshBatch,
+    };
+    const window = props.scheduleWindow;
+    for (const [provider, sources] of byProvider) {
       // Construct ids (and so logical ids) are named after the provider: changing one replaces the resource.
       const name = capitalize(provider);
       const fn = createRefresherFunction(this, `${name}Refresher`, {
+        ...functionSettings,
         provider,
-        sources: sources.map((definition): FunctionSource => {
-          const { secret, secretEncryptionKey } = this.#source(definition.id);
-          return { definition, secret, secretEncryptionKey };
-        }),
-        parameterPrefix: this.parameterPrefix,
-        encryptionKey: this.encryptionKey,
-        lockTable: this.lockTable,
-        deadLetterQueue: this.deadLetterQueue,
-        deploymentName: props.deploymentName ?? Stack.of(this).stackName,
-        memorySize: props.memorySize ?? 256,
-        timeout,
-        logRetention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
-        metricNamespace,
-        metricsPerSource: perSourceAlarms,
+        sources,
         secretNamePrefix: secretPrefixes?.get(provider),
-        ssmWritesPerSecond: props.ssmWritesPerSecond,
       });
       this.functions[provider] = fn;
       alarms.watchFunction(provider, fn);
-      const shardSources = sources.map((definition) => {
-        const source = this.#source(definition.id);
-        return {
-          definition,
-          period: source.period,
-          thresholdSeconds: source.threshold,
-          refreshOnDeploy: source.refreshOnDeploy !== false,
-          awaitingCredentials: source.awaitingCredentials === true,
-        };
-      });
-      const window = props.scheduleWindow;
       alarms.watchProviderStaleness(
         provider,
-        shardSources.map((source) => ({
-          ...source,
-          period: window ? source.period.plus(window) : source.period,
-        })),
+        sources.map((source) => ({ ...source, period: window ? source.period.plus(window) : source.period })),
       );
-      const serviceToken = shardSources.some((source) => source.refreshOnDeploy)
-        ? createFirstRefreshProvider(this, `${name}FirstRefresh`, fn)
-        : undefined;
-      let previous: SourceShard | undefined;
-      for (const [index, slice] of assignShards(shardSources, props.sourceShards ?? DEFAULT_SOURCE_SHARDS)) {
-        const shard: SourceShard = new SourceShard(this, `${name}Sources${index + 1}`, {
-          fn,
-          sources: slice,
-          scheduleGroup: this.scheduleGroup,
-          deadLetterQueue: this.deadLetterQueue,
-          alarmTopic: this.alarmTopic,
-          perSourceAlarms,
-          metricNamespace,
-          serviceName: SERVICE_NAME,
-          ...(serviceToken ? { firstRefreshServiceToken: serviceToken } : {}),
-          ...(props.scheduleWindow ? { scheduleWindow: props.scheduleWindow } : {}),
-          firstRefreshBatch,
-        });
-        // One shard deploys (and refreshes its sources) at a time, sparing SSM's write throughput.
-        if (previous) shard.addStackDependency(previous);
-        previous = shard;
-      }
+      createSourceShards(this, name, { ...shardSettings, fn, sources });
     }
     new RefresherDashboard(this, 'Dashboard', {
       metricNamespace,
       serviceName: SERVICE_NAME,
       perSourceMetrics: perSourceAlarms,
       sources: [...this.#sources.values()].map((source) => ({
-        id: source.id,
-        provider: source.provider,
-        thresholdSeconds: source.threshold,
+        id: source.definition.id,
+        provider: source.definition.provider,
+        thresholdSeconds: source.thresholdSeconds,
         periodSeconds: source.period.toSeconds() + scheduleWindowSeconds,
       })),
     });
@@ -286,7 +258,7 @@ export class TokenRefresher extends Construct {
 
   /** The parameter consumers read for `sourceId`. */
   parameterName(sourceId: string): string {
-    return tokenParameterName(this.parameterPrefix, this.#source(sourceId).provider, sourceId);
+    return tokenParameterName(this.parameterPrefix, this.#source(sourceId).definition.provider, sourceId);
   }
 
   parameterArn(sourceId: string): string {
