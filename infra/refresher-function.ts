@@ -61,7 +61,7 @@ export function createRefresherFunction(
   const { provider, sources } = props;
   const definitions = sources.map((source) => source.definition);
   const allowedBaseUrls = [...new Set(definitions.map((definition) => definition.baseUrl))];
-  const sourceSecretsPinning = {
+  const pinnedSettings = {
     ...secretsPinning(scope, definitions, props.secretNamePrefix),
     ...pinnedProfiles(definitions),
     ...(props.ssmWritesPerSecond
@@ -95,7 +95,7 @@ export function createRefresherFunction(
       REFRESHER_ALLOWED_BASE_URLS: JSON.stringify(allowedBaseUrls),
       REFRESHER_PARAMETER_PREFIX: props.parameterPrefix,
       REFRESHER_KMS_KEY_ID: props.encryptionKey.keyArn,
-      ...sourceSecretsPinning,
+      ...pinnedSettings,
       REFRESHER_METRICS_PER_SOURCE: String(props.metricsPerSource),
       POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
       POWERTOOLS_METRICS_NAMESPACE: props.metricNamespace,

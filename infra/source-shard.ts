@@ -38,6 +38,7 @@ export interface SourceShardProps {
   firstRefreshBatch?: number;
 }
 
+/** TokenRefresherProps.sourceShards by default: room for about 4,000 sources. */
 export const DEFAULT_SOURCE_SHARDS = 20;
 /** Sources one nested stack may hold: a schedule and an alarm each, below CloudFormation's 500 resources. */
 const MAX_SOURCES_PER_SHARD = 200;
