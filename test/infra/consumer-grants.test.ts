@@ -41,7 +41,15 @@ describe('reading a token from another stack or CDK app', () => {
 
   it('grantRead to a role in another stack of the app creates no export: the key ARN is read from SSM at deploy', () => {
     const { refresherStack, consumerStack, role } = twoStacks();
-    refresherStack.refresher.grantRead(role, 'cash-in');
+    // A deprecated CDK call would print a warning at every consumer's synth: make it an error here.
+    const mode = process.env.JSII_DEPRECATED;
+    process.env.JSII_DEPRECATED = 'fail';
+    try {
+      refresherStack.refresher.grantRead(role, 'cash-in');
+    } finally {
+      if (mode === undefined) delete process.env.JSII_DEPRECATED;
+      else process.env.JSII_DEPRECATED = mode;
+    }
     const consumer = Template.fromStack(consumerStack).toJSON();
     const refresher = Template.fromStack(refresherStack).toJSON();
     assert.doesNotMatch(JSON.stringify(consumer), /Fn::ImportValue/);
