@@ -283,7 +283,10 @@ export class TokenRefresher extends Construct {
         keyArnParameterName(this.parameterPrefix),
       );
       // The parameter must exist before the grantee's stack reads it.
-      rootStack(granteeStack).addStackDependency(rootStack(here), 'reads the key ARN the refresher publishes');
+      rootStack(granteeStack).addStackDependency(
+        rootStack(here),
+        'reads the key ARN the refresher publishes',
+      );
     }
     return grantTokenParameterRead(grantee, { parameterArn: arn, keyArn, region: here.region });
   }
