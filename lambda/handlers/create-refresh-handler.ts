@@ -183,9 +183,10 @@ function recordMetrics(metrics: Metrics, outcome: SourceOutcome, perSource: bool
   // The dashboard's outcome widget: refreshed and fresh runs per provider (failed ones are RefreshFailed).
   if (outcome.status !== 'failed')
     emit(outcome.status === 'refreshed' ? 'Refreshed' : 'Fresh', MetricUnit.Count, 1, false);
-  // Only in runs that warned: a metric costs nothing in the hours it is not emitted.
+  // One per refresh that published with a warning, and only then: a metric costs nothing in the hours
+  // it is not emitted. A refresh that warned and then failed has the WARN line only.
   if (outcome.status === 'refreshed' && outcome.warnings)
-    emit('ProviderWarnings', MetricUnit.Count, outcome.warnings.length, false);
+    emit('ProviderWarnings', MetricUnit.Count, 1, false);
 }
 
 function selectSources(

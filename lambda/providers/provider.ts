@@ -18,9 +18,10 @@ export interface IssueContext<Credentials, Options> {
   /** Lets the provider record a safe, structured observation (which path worked, clock disagreements). */
   note: (message: string, fields?: Record<string, string | number | boolean>) => void;
   /**
-   * Reports something that did not stop the refresh but needs a person (a token
+   * Reports something that need not stop the refresh but needs a person (a token
    * that lives shorter than the schedule was built for): a WARN line carrying
-   * `warning: code`, and one count in the provider's ProviderWarnings metric.
+   * `warning: code`; once the token is published, the outcome lists the code and
+   * the provider's ProviderWarnings metric counts the refresh.
    */
   warn: (code: WarningCode, message: string, fields?: Record<string, string | number | boolean>) => void;
   /** Registers values that must never be logged, such as a refresh token the provider just received. */

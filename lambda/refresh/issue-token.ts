@@ -1,6 +1,6 @@
 import * as v from 'valibot';
 import type { ResolvedSource } from '../config/source-config.ts';
-import { ProviderError, SecretError } from '../errors.ts';
+import { ProviderError, SecretError, type WarningCode } from '../errors.ts';
 import { ProviderHttpClient } from '../http/provider-http-client.ts';
 import type { IssuedToken } from '../providers/provider.ts';
 import type { Redactor } from '../redact.ts';
@@ -15,7 +15,7 @@ export interface IssueRun {
   redactor: Redactor;
   lease: LockLease | undefined;
   /** Codes the provider warned of during this run (see IssueContext.warn). */
-  warnings: string[];
+  warnings: Set<WarningCode>;
 }
 
 /** Obtains a token; on an auth rejection re-reads the secret once and, if it changed, tries once more. */
@@ -80,10 +80,15 @@ async function issue(
     http: providerHttp(source, run),
     now: deps.clock(),
     deploymentName: deps.deploymentName,
-    note: (message, fields) => deps.logger.info(redactor.scrub(message), { source: source.id, ...fields }),
+    note: (message, fields) =>
+      deps.logger.info(redactor.scrub(message), { ...scrubFields(fields, redactor), source: source.id }),
     warn: (code, message, fields) => {
-      deps.logger.warn(redactor.scrub(message), { ...fields, source: source.id, warning: code });
-      run.warnings.push(code);
+      deps.logger.warn(redactor.scrub(message), {
+        ...scrubFields(fields, redactor),
+        source: source.id,
+        warning: code,
+      });
+      run.warnings.add(code);
     },
     markSensitive: (...values) => redactor.add(...values),
     savePrivateState: async (state) => {
@@ -95,6 +100,19 @@ async function issue(
   });
   redactor.add(issued.token, issued.privateState);
   return issued;
+}
+
+/** A provider's log fields with every string scrubbed like the message: a field may echo a token. */
+function scrubFields(
+  fields: Record<string, string | number | boolean> | undefined,
+  redactor: Redactor,
+): Record<string, string | number | boolean> {
+  return Object.fromEntries(
+    Object.entries(fields ?? {}).map(([key, value]) => [
+      key,
+      typeof value === 'string' ? redactor.scrub(value) : value,
+    ]),
+  );
 }
 
 function parseCredentials(source: ResolvedSource, secretString: string, redactor: Redactor): unknown {

@@ -1,6 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { ResolvedSource } from '../config/source-config.ts';
-import { describeUnexpected, RefresherError } from '../errors.ts';
+import { describeUnexpected, RefresherError, type WarningCode } from '../errors.ts';
 import type { HttpRuntime } from '../http/provider-http-client.ts';
 import { Redactor } from '../redact.ts';
 import { type PublishedToken, parsePublishedToken, serializePublishedToken } from '../token-contract.ts';
@@ -55,7 +55,7 @@ export type SourceOutcome =
       expiresAt: string;
       secondsRemaining: number;
       /** Codes the provider warned of while issuing this token (IssueContext.warn), each once. */
-      warnings?: string[];
+      warnings?: WarningCode[];
     })
   | (OutcomeBase & { status: 'failed'; error: { code: string; message: string } });
 
@@ -76,7 +76,7 @@ export async function refreshSource(
 ): Promise<SourceOutcome> {
   const redactor = new Redactor();
   const base = { sourceId: source.id, provider: source.provider.name };
-  const run = { deps, request, redactor, warnings: [] as string[] };
+  const run = { deps, request, redactor, warnings: new Set<WarningCode>() };
   let current: PublishedToken | undefined;
   try {
     current = await readPublished(source, run);
@@ -185,7 +185,7 @@ async function refreshNow(
     status: 'refreshed',
     expiresAt: published.expiresAt,
     secondsRemaining: secondsUntil(published.expiresAt, deps.clock()),
-    ...(run.warnings.length > 0 ? { warnings: [...new Set(run.warnings)] } : {}),
+    ...(run.warnings.size > 0 ? { warnings: [...run.warnings] } : {}),
   };
 }
 

@@ -5,6 +5,7 @@
  * `npm start`, whose live table counts it.
  */
 import { parseCommandLine } from './cli.ts';
+import { describeOutcome } from './describe-outcome.ts';
 import { OpsError, resolveTarget } from './target.ts';
 
 // In local mode the handler runs in this process: keep its logs and metrics off the terminal.
@@ -28,16 +29,9 @@ try {
   if (extra.length > 0) throw new OpsError(`one source at a time: npm run refresh -- ${sourceId}`);
   const target = await resolveTarget();
   const outcome = await target.refresh(sourceId);
-  if (outcome.status === 'failed') {
-    process.stderr.write(
-      `${sourceId}: failed: ${outcome.error.code}: ${outcome.error.message} (docs/runbook.md#${outcome.error.code.toLowerCase()})\n`,
-    );
-    process.exitCode = 1;
-  } else {
-    process.stdout.write(
-      `${sourceId}: ${outcome.status}, expires ${outcome.expiresAt} (${target.description})\n`,
-    );
-  }
+  const { stream, line } = describeOutcome(sourceId, outcome, target.description);
+  process[stream].write(`${line}\n`);
+  if (outcome.status === 'failed') process.exitCode = 1;
 } catch (error) {
   process.stderr.write(
     `npm run refresh: ${error instanceof OpsError ? error.message : `unexpected ${(error as Error).name}`}\n`,

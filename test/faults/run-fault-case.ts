@@ -186,6 +186,7 @@ async function applyFault(world: World, testCase: FaultCase, source: SourceDefin
 }
 
 const TEST_CREDENTIALS = { accessKeyId: 'testing', secretAccessKey: 'testing' };
+const CRASH_CHILD_LIMIT_MS = 60_000;
 
 /**
  * Runs a forced refresh in a child process and SIGKILLs it once the provider has spent the refresh token.
@@ -193,6 +194,10 @@ const TEST_CREDENTIALS = { accessKeyId: 'testing', secretAccessKey: 'testing' };
  * with what the child printed, rather than reporting on a run that never crashed.
  */
 async function crashAfterSpend(world: World, source: SourceDefinition): Promise<void> {
+  const secret = await world.aws.secretsManager.send(
+    new GetSecretValueCommand({ SecretId: source.secretId }),
+  );
+  const clientId = (JSON.parse(secret.SecretString ?? '{}') as { client_id?: string }).client_id;
   const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/refresh-child.ts'], {
     env: {
       ...process.env,
@@ -207,21 +212,21 @@ async function crashAfterSpend(world: World, source: SourceDefinition): Promise<
   const ended = new Promise<NodeJS.Signals | null>((resolve) =>
     child.on('exit', (_code, signal) => resolve(signal)),
   );
-  const secret = await world.aws.secretsManager.send(
-    new GetSecretValueCommand({ SecretId: source.secretId }),
-  );
-  const clientId = (JSON.parse(secret.SecretString ?? '{}') as { client_id?: string }).client_id;
+  let spent = false;
   // Only this source's spend counts: a presentation for another source must not kill the child early.
   world.paypack.onRefreshSpent = (spentBy) => {
     if (spentBy !== clientId) return;
-    world.paypack.onRefreshSpent = undefined;
+    spent = true;
     child.kill('SIGKILL');
   };
+  // A child that never reaches the spend must fail the case, not hang the suite.
+  const giveUp = setTimeout(() => child.kill('SIGKILL'), CRASH_CHILD_LIMIT_MS);
   const signal = await ended;
+  clearTimeout(giveUp);
   world.paypack.onRefreshSpent = undefined;
-  if (signal !== 'SIGKILL') {
+  if (!spent || signal !== 'SIGKILL') {
     throw new Error(
-      `the child run ended without being killed after the spend (${signal ?? 'exited'}):\n${output}`,
+      `the child run ended without being killed after the spend (${spent ? (signal ?? 'exited') : `no spend within ${CRASH_CHILD_LIMIT_MS} ms or exited first`}):\n${output}`,
     );
   }
 }

@@ -202,8 +202,10 @@ describe('OAuth2Provider expiry', () => {
       ],
     );
     assert.deepEqual(notes, []);
-    const withinTolerance = endpoint({ body: { access_token: 'o', token_type: 'Bearer', expires_in: 271 } });
-    assert.deepEqual((await issue(withinTolerance.http)).warnings, []);
+    const atTolerance = endpoint({ body: { access_token: 'o', token_type: 'Bearer', expires_in: 270 } });
+    assert.deepEqual((await issue(atTolerance.http)).warnings, [], 'exactly 30 s short is within tolerance');
+    const pastTolerance = endpoint({ body: { access_token: 'o', token_type: 'Bearer', expires_in: 269 } });
+    assert.equal((await issue(pastTolerance.http)).warnings.length, 1);
   });
 
   it('publishes a token without token_type as Bearer, with a note', async () => {

@@ -290,4 +290,53 @@ describe('refreshSource with mocked AWS clients', () => {
     const note = capture.jsonLines().find((line) => String(line.message).startsWith('saw'));
     assert.equal(note?.message, 'saw [REDACTED] at the door');
   });
+
+  it("logs a provider's warnings at WARN, scrubbed, under the cycle's own source and code, and lists each code once", async () => {
+    const { provider, source, deps } = setup();
+    provider.result = async () => {
+      const context = provider.calls[0];
+      for (const attempt of [1, 2]) {
+        context?.warn('TOKEN_SHORTER_THAN_EXPECTED', `attempt ${attempt}: k-0123456789 lives short`, {
+          source: 'spoofed',
+          warning: 'SPOOFED',
+          seen: `key k-0123456789 again`,
+          lifetimeSeconds: 60,
+        });
+      }
+      return { token: NEW_TOKEN, expiresAt: new Date(NOW + 900_000), issuedAt: new Date(NOW) };
+    };
+    const from = capture.jsonLines().length;
+    const outcome = await refreshSource(source, deps);
+    assert.ok(outcome.status === 'refreshed');
+    assert.deepEqual(outcome.warnings, ['TOKEN_SHORTER_THAN_EXPECTED']);
+    const lines = capture
+      .jsonLines()
+      .slice(from)
+      .filter((line) => line.warning !== undefined);
+    assert.deepEqual(
+      lines.map(({ level, message, source, warning, seen, lifetimeSeconds }) => ({
+        level,
+        message,
+        source,
+        warning,
+        seen,
+        lifetimeSeconds,
+      })),
+      [1, 2].map((attempt) => ({
+        level: 'WARN',
+        message: `attempt ${attempt}: [REDACTED] lives short`,
+        source: 'echo-1',
+        warning: 'TOKEN_SHORTER_THAN_EXPECTED',
+        seen: 'key [REDACTED] again',
+        lifetimeSeconds: 60,
+      })),
+    );
+  });
+
+  it('has no warnings on an outcome whose provider did not warn', async () => {
+    const { source, deps } = setup();
+    const outcome = await refreshSource(source, deps);
+    assert.ok(outcome.status === 'refreshed');
+    assert.equal(outcome.warnings, undefined);
+  });
 });

@@ -15,8 +15,8 @@ describe('sandbox call log', () => {
       return { status: 201, body: { ok: true } };
     });
     await server.start();
+    const response = fetch(`${server.origin}/slow`);
     try {
-      const response = fetch(`${server.origin}/slow`);
       await started;
       // A fault case kills its client here (the provider has spent the token, the answer is not made yet).
       assert.deepEqual(
@@ -30,6 +30,8 @@ describe('sandbox call log', () => {
         [201],
       );
     } finally {
+      finishReply();
+      await response.catch(() => undefined);
       await server.stop();
     }
   });
