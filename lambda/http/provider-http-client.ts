@@ -246,8 +246,7 @@ export class ProviderHttpClient {
       | string
       | undefined;
     if (!message) return '';
-    const clean = this.#options.redactor.scrub(message).replace(/\s+/g, ' ').slice(0, 200);
-    return `: "${clean}"`;
+    return `: "${this.#options.redactor.quoteProviderText(message)}"`;
   }
 
   #deadlineError(

@@ -136,5 +136,9 @@ function parseCredentials(source: ResolvedSource, secretString: string, redactor
       `secret "${source.secretId}" does not hold valid ${source.provider.name} credentials: ${fields.join('; ')}`,
     );
   }
+  // What is sent is what the schema made of the secret (trimmed): register exactly that too.
+  if (typeof parsed.output === 'object' && parsed.output !== null) {
+    for (const value of Object.values(parsed.output)) if (typeof value === 'string') redactor.add(value);
+  }
   return parsed.output;
 }

@@ -15,7 +15,16 @@ export type Fault =
   | { kind: 'reset-mid-body' }
   | { kind: 'drip'; intervalMs: number }
   /** The route does its work (a refresh token is spent), then the connection drops before the answer. */
-  | { kind: 'handle-then-drop' };
+  | { kind: 'handle-then-drop' }
+  /** Answers `status` with the body `reply` builds from the request as received (a provider echoing it). */
+  | { kind: 'echo'; status: number; reply: (request: ReceivedRequest) => unknown };
+
+/** A request as the sandbox received it, before any parsing. */
+export interface ReceivedRequest {
+  path: string;
+  bodyText: string;
+  headers: Record<string, string | string[] | undefined>;
+}
 
 export interface RouteCall {
   route: string;
@@ -124,7 +133,8 @@ export class SandboxServer {
     }
     const fault = this.#chaos?.(route.name) ?? this.#takeFault(route.name);
     if (fault && fault.kind !== 'handle-then-drop') {
-      const handled = await this.#applyFault(fault, res, route.name);
+      const received = { path: req.url ?? '/', bodyText, headers: req.headers };
+      const handled = await this.#applyFault(fault, res, route.name, received);
       if (handled) return;
     }
     let body: unknown;
@@ -167,7 +177,12 @@ export class SandboxServer {
   }
 
   /** Returns false when the fault only delays and the normal answer should follow. */
-  async #applyFault(fault: Fault, res: ServerResponse, route: string): Promise<boolean> {
+  async #applyFault(
+    fault: Fault,
+    res: ServerResponse,
+    route: string,
+    received: ReceivedRequest,
+  ): Promise<boolean> {
     const record = (status: number) => this.calls.push({ route, at: this.#now(), status });
     switch (fault.kind) {
       case 'delay':
@@ -220,6 +235,10 @@ export class SandboxServer {
         return true;
       case 'handle-then-drop':
         return false;
+      case 'echo':
+        record(fault.status);
+        this.#send(res, { status: fault.status, body: fault.reply(received) });
+        return true;
       case 'drip': {
         record(200);
         res.writeHead(200, { 'Content-Type': 'application/json' });

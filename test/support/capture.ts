@@ -1,4 +1,5 @@
 import { format } from 'node:util';
+import { foldText, readings } from '../../lambda/text-views.ts';
 
 // Powertools writes through the global console in dev mode, which lets tests capture every
 // log line and EMF metric without touching process.stdout (the test runner's own channel).
@@ -54,14 +55,30 @@ export class OutputCapture {
   }
 }
 
-/** Returns every sensitive value that appears in the captured text (empty when nothing leaked). */
+/**
+ * Returns every sensitive value that appears in the captured text, in any reading
+ * of any line (URL-, form-, JSON-, HTML-, hex- or base64-decoded, case-folded:
+ * lambda/text-views.ts), so an echo in an encoding nobody listed is still found.
+ * Empty when nothing leaked.
+ */
 export function findLeaks(text: string, sensitive: Iterable<string>): string[] {
-  const leaked: string[] = [];
-  for (const value of sensitive) {
-    if (value.length >= 6 && text.includes(value))
-      leaked.push(`${value.slice(0, 4)}… (${value.length} chars)`);
+  const wanted = [...sensitive].filter((value) => value.trim().length >= 6);
+  const folded = wanted.map((value) => foldText(value.trim()));
+  const found = new Set<number>();
+  wanted.forEach((value, index) => {
+    if (text.includes(value)) found.add(index);
+  });
+  for (const line of new Set(text.split('\n'))) {
+    if (line.length === 0) continue;
+    const { views } = readings(line);
+    folded.forEach((value, index) => {
+      if (!found.has(index) && views.some((view) => view.includes(value))) found.add(index);
+    });
   }
-  return leaked;
+  return [...found].map((index) => {
+    const value = wanted[index] ?? '';
+    return `${value.slice(0, 4)}… (${value.length} chars)`;
+  });
 }
 
 let shared: OutputCapture | undefined;

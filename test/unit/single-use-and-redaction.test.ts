@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ProviderHttpClient } from '../../lambda/http/provider-http-client.ts';
 import { PaypackProvider } from '../../lambda/providers/paypack.ts';
-import { Redactor } from '../../lambda/redact.ts';
+import { MAX_PROVIDER_TEXT, Redactor, WITHHELD } from '../../lambda/redact.ts';
 import { registerSensitive } from '../support/sensitive-values.ts';
 
 const NOW = Date.parse('2026-11-21T12:00:00Z');
@@ -86,13 +86,46 @@ describe('Paypack refresh token: presented at most once, ever', () => {
 });
 
 describe('Redactor', () => {
-  it('also removes the URL-encoded forms of a registered value', () => {
+  it('cuts a registered value out where it appears as it is, keeping the rest of the text', () => {
     const redactor = new Redactor();
-    const secret = 'p@ss w/rd+=&?';
+    redactor.add('p@ss w/rd+=&?');
+    assert.equal(redactor.scrub('source "s": raw p@ss w/rd+=&? here'), 'source "s": raw [REDACTED] here');
+  });
+
+  it('withholds a text that echoes a registered value in an encoding (the three reported leaks among them)', () => {
+    const cases: [string, string][] = [
+      [
+        'S3cr3t!Pa(ss)~word',
+        `client_secret=${new URLSearchParams({ s: 'S3cr3t!Pa(ss)~word' }).toString().slice(2)}`,
+      ],
+      ['pa"pa\\ya-secret', JSON.stringify({ client_secret: 'pa"pa\\ya-secret' })],
+      ['p@ss w/rd+=&?', `path /x/${encodeURIComponent('p@ss w/rd+=&?')}`],
+      ['base64-me-please', `Basic ${Buffer.from('id:base64-me-please').toString('base64')}`],
+      ['CaseSecret', 'echo: casesecret'],
+    ];
+    for (const [secret, echo] of cases) {
+      const redactor = new Redactor();
+      redactor.add(secret);
+      assert.equal(redactor.scrub(`provider said ${echo}`), WITHHELD, echo);
+    }
+  });
+
+  it('registers what is sent: a secret stored with a trailing newline is matched trimmed', () => {
+    const redactor = new Redactor();
+    redactor.add('trailing/secret\n');
+    assert.equal(redactor.scrub('{"client_secret":"trailing/secret"}'), '{"client_secret":"[REDACTED]"}');
+    assert.equal(redactor.scrub(encodeURIComponent('client_secret=trailing/secret')), WITHHELD);
+  });
+
+  it("checks a provider's text whole before bounding it, so a secret is never half-quoted", () => {
+    const redactor = new Redactor();
+    const secret = 'a-long/secret-value';
     redactor.add(secret);
-    const text = `path /x/${encodeURIComponent(secret)} form client_secret=${encodeURIComponent(secret).replace(/%20/g, '+')} raw ${secret}`;
-    const scrubbed = redactor.scrub(text);
-    assert.equal(scrubbed, 'path /x/[REDACTED] form client_secret=[REDACTED] raw [REDACTED]');
+    const padded = `${'x'.repeat(190)}${encodeURIComponent(`${secret}!`)}`;
+    assert.equal(redactor.quoteProviderText(padded), WITHHELD);
+    const harmless = redactor.quoteProviderText(`bad\u0000request ${'y'.repeat(300)}`);
+    assert.ok(harmless.startsWith('bad request yyy'));
+    assert.ok(harmless.length <= MAX_PROVIDER_TEXT + 1);
   });
 
   it('accepts a value with a lone surrogate without throwing', () => {
