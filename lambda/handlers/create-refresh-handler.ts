@@ -217,9 +217,9 @@ function selectSources(
 function lazyLock(tableName: string, leaseMs: number, client: DynamoDBClient | undefined): SourceLock {
   let lock: SourceLock | undefined;
   return {
-    tryAcquire(sourceId) {
+    tryAcquire(sourceId, budget) {
       lock ??= new DynamoDbSourceLock(client ?? new DynamoDBClient(AWS_CLIENT_CONFIG), tableName, leaseMs);
-      return lock.tryAcquire(sourceId);
+      return lock.tryAcquire(sourceId, budget);
     },
   };
 }

@@ -62,8 +62,8 @@ export class RunMetrics {
 
   instrumentLock(lock: SourceLock): SourceLock {
     return {
-      tryAcquire: async (key) => {
-        const lease = await lock.tryAcquire(key);
+      tryAcquire: async (key, budget) => {
+        const lease = await lock.tryAcquire(key, budget);
         const source = this.#sources.find(
           (candidate) => leaseKey(candidate.provider.name, candidate.id) === key,
         );

@@ -71,6 +71,8 @@ export interface ProviderHttpClientOptions {
   redactor: Redactor;
   /** Wall-clock ms after which no attempt starts and no backoff sleeps. */
   deadline?: number;
+  /** Runs before every attempt and refuses it by throwing (the run lost its lease). */
+  fence?: () => Promise<void>;
   onRetry?: (notice: RetryNotice) => void;
 }
 
@@ -111,12 +113,17 @@ export class ProviderHttpClient {
     let failure: AttemptFailure | undefined;
     let attemptsMade = 0;
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      const started = runtime.now();
       const remaining = deadline === undefined ? Number.POSITIVE_INFINITY : deadline - runtime.now();
       if (remaining < MIN_ATTEMPT_MS) {
         throw this.#deadlineError(request, failure, attempt - 1);
       }
+      await this.#options.fence?.();
       attemptsMade = attempt;
-      const outcome = await this.#attempt(request, Math.min(settings.timeoutMs, remaining));
+      const outcome = await this.#attempt(
+        request,
+        Math.min(settings.timeoutMs, remaining - (runtime.now() - started)),
+      );
       if ('body' in outcome) return outcome;
       failure = outcome;
       if (!failure.retryable || attempt === maxAttempts) break;

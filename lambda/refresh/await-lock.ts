@@ -1,3 +1,4 @@
+import type { CallBudget } from '../aws/bounded-calls.ts';
 import { RefresherError } from '../errors.ts';
 import type { PublishedToken } from '../token-contract.ts';
 import type { LockLease, SourceLock } from './source-lock.ts';
@@ -19,6 +20,8 @@ export interface LockWait {
   now: () => number;
   /** Wall-clock ms after which waiting stops. */
   giveUpAt: number;
+  /** The run's store deadline: the lock's DynamoDB calls end by it. */
+  budget?: CallBudget;
   pollMs?: number;
 }
 
@@ -32,7 +35,7 @@ export async function awaitLock(
 ): Promise<{ lease: LockLease } | { publishedByOther: PublishedToken }> {
   const pollMs = wait.pollMs ?? 200;
   for (;;) {
-    const lease = await wait.lock.tryAcquire(wait.key);
+    const lease = await wait.lock.tryAcquire(wait.key, wait.budget);
     if (lease) return { lease };
     if (wait.now() + pollMs > wait.giveUpAt) {
       throw new LockBusyError(

@@ -1,22 +1,21 @@
 import * as v from 'valibot';
 import type { ResolvedSource } from '../config/source-config.ts';
-import { ProviderError, SecretError, type WarningCode } from '../errors.ts';
+import { ProviderError, SecretError } from '../errors.ts';
 import { ProviderHttpClient } from '../http/provider-http-client.ts';
 import type { IssuedToken } from '../providers/provider.ts';
 import type { Redactor } from '../redact.ts';
 import { explainIssue } from '../validation.ts';
-import type { RefreshDependencies, RefreshRequest } from './refresh-source.ts';
-import type { LockLease } from './source-lock.ts';
+import type { IssueRun } from './refresh-run.ts';
 
-/** What issuing needs besides the source: the run's budget, its redactor and its lease, if any. */
-export interface IssueRun {
-  deps: RefreshDependencies;
-  request: RefreshRequest;
-  redactor: Redactor;
-  lease: LockLease | undefined;
-  /** Codes the provider warned of during this run (see IssueContext.warn). */
-  warnings: Set<WarningCode>;
-}
+export type { IssueRun } from './refresh-run.ts';
+
+/**
+ * Provider time a refresh token's presentation needs after its write-ahead
+ * marker: the HTTP client's smallest attempt (250 ms) plus the marker write's
+ * own round trip. With less left, the marker is not written and the token stays
+ * unspent for the next run.
+ */
+export const MIN_PRESENTATION_MS = 1_000;
 
 /** Obtains a token; on an auth rejection re-reads the secret once and, if it changed, tries once more. */
 export async function issueWithRotationRetry(source: ResolvedSource, run: IssueRun): Promise<IssuedToken> {
@@ -38,7 +37,7 @@ export async function issueWithRotationRetry(source: ResolvedSource, run: IssueR
 }
 
 /** A client for provider calls bounded by the run's provider deadline, its retries logged without secrets. */
-export function providerHttp(source: ResolvedSource, run: Omit<IssueRun, 'lease'>): ProviderHttpClient {
+export function providerHttp(source: ResolvedSource, run: IssueRun): ProviderHttpClient {
   const { deps, request, redactor } = run;
   return new ProviderHttpClient({
     sourceId: source.id,
@@ -46,6 +45,7 @@ export function providerHttp(source: ResolvedSource, run: Omit<IssueRun, 'lease'
     settings: source.http,
     runtime: deps.httpRuntime,
     redactor,
+    fence: run.fence,
     ...(request.deadline === undefined ? {} : { deadline: request.deadline }),
     onRetry: (notice) =>
       deps.logger.warn('retrying provider call', {
@@ -62,7 +62,7 @@ async function issue(
   secretString: string,
   usePrivateState: boolean,
 ): Promise<IssuedToken> {
-  const { deps, request, redactor, lease } = run;
+  const { deps, request, redactor } = run;
   const store = { deadline: request.storeDeadline };
   const credentials = parseCredentials(source, secretString, redactor);
   const { privateParameterName } = source;
@@ -93,9 +93,28 @@ async function issue(
     markSensitive: (...values) => redactor.add(...values),
     savePrivateState: async (state) => {
       if (!privateParameterName) return;
-      await deps.parameters.writeSecure(source.id, privateParameterName, state, source.kmsKeyId, store);
-      // Still ours? A run that lost its lease must not go on to present anything.
-      await lease?.renew();
+      const presentationFits = async () => {
+        const left =
+          request.deadline === undefined
+            ? Number.POSITIVE_INFINITY
+            : request.deadline - deps.httpRuntime.now();
+        if (left < MIN_PRESENTATION_MS) {
+          throw new ProviderError(
+            source.id,
+            'DEADLINE_EXCEEDED',
+            `too little time left (${Math.max(0, Math.round(left))} ms) to present the stored refresh token; it was not marked spent and stays usable`,
+          );
+        }
+        await run.fence();
+      };
+      await deps.parameters.writeSecure(
+        source.id,
+        privateParameterName,
+        state,
+        source.kmsKeyId,
+        store,
+        presentationFits,
+      );
     },
   });
   redactor.add(issued.token, issued.privateState);

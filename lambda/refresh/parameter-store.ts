@@ -6,7 +6,7 @@ import {
   type SSMClient,
 } from '@aws-sdk/client-ssm';
 import { budgetSpent, type CallBudget, sendOptions } from '../aws/bounded-calls.ts';
-import { awsErrorName, StoreError } from '../errors.ts';
+import { awsErrorName, RefresherError, StoreError } from '../errors.ts';
 import type { WritePacer } from './write-pacer.ts';
 
 export interface StoredParameter {
@@ -53,6 +53,11 @@ export class ParameterStore {
     value: string,
     kmsKeyId: string | undefined,
     budget?: CallBudget,
+    /**
+     * Runs before each attempt of the write (the SDK's retries too, after any
+     * pacing wait) and may refuse it by throwing: a lease fence, a time check.
+     */
+    guard?: () => Promise<void>,
   ): Promise<number> {
     const bytes = Buffer.byteLength(value, 'utf8');
     if (bytes > STANDARD_TIER_MAX_BYTES) {
@@ -69,18 +74,26 @@ export class ParameterStore {
         'WritePacing',
       );
     }
-    try {
-      const { Version } = await this.#client.send(
-        new PutParameterCommand({
-          Name: name,
-          Value: value,
-          Type: ParameterType.SECURE_STRING,
-          Tier: ParameterTier.STANDARD,
-          Overwrite: true,
-          ...(kmsKeyId ? { KeyId: kmsKeyId } : {}),
-        }),
-        sendOptions(budget),
+    const command = new PutParameterCommand({
+      Name: name,
+      Value: value,
+      Type: ParameterType.SECURE_STRING,
+      Tier: ParameterTier.STANDARD,
+      Overwrite: true,
+      ...(kmsKeyId ? { KeyId: kmsKeyId } : {}),
+    });
+    if (guard) {
+      // The deserialize step runs inside the retry loop: once per attempt.
+      command.middlewareStack.add(
+        (next) => async (args) => {
+          await guard();
+          return next(args);
+        },
+        { step: 'deserialize', name: 'guardEachAttempt' },
       );
+    }
+    try {
+      const { Version } = await this.#client.send(command, sendOptions(budget));
       return Version ?? 0;
     } catch (error) {
       throw storeError(sourceId, `could not write SSM parameter "${name}"`, error, budget);
@@ -93,7 +106,8 @@ function storeError(
   what: string,
   error: unknown,
   budget: CallBudget | undefined,
-): StoreError {
+): RefresherError {
+  if (error instanceof RefresherError) return error; // a guard's refusal, as it was
   if (budgetSpent(budget)) {
     return new StoreError(sourceId, `${what}: no answer before the run's time budget ran out`, 'Aborted');
   }

@@ -1,45 +1,15 @@
-import type { Logger } from '@aws-lambda-powertools/logger';
 import type { ResolvedSource } from '../config/source-config.ts';
 import { describeUnexpected, RefresherError, type WarningCode } from '../errors.ts';
-import type { HttpRuntime } from '../http/provider-http-client.ts';
 import { Redactor } from '../redact.ts';
 import { type PublishedToken, parsePublishedToken, serializePublishedToken } from '../token-contract.ts';
 import { awaitLock } from './await-lock.ts';
-import type { CredentialCache } from './credential-cache.ts';
-import { type IssueRun, issueWithRotationRetry } from './issue-token.ts';
-import type { ParameterStore } from './parameter-store.ts';
+import { checkBearerToken } from './bearer-token.ts';
+import { issueWithRotationRetry } from './issue-token.ts';
 import { probeToken } from './probe-token.ts';
-import type { LockLease, RunRecord, SourceLock } from './source-lock.ts';
+import { fenceOf, type IssueRun, type RefreshDependencies, type RefreshRequest } from './refresh-run.ts';
+import { type LockLease, LockLostError, type RunRecord } from './source-lock.ts';
 
-/** The subset of Powertools Logger the refresh cycle uses. */
-export type RefreshLogger = Pick<Logger, 'info' | 'warn'>;
-
-export interface RefreshDependencies {
-  parameters: ParameterStore;
-  credentials: CredentialCache;
-  httpRuntime: HttpRuntime;
-  /** Milliseconds since the epoch used for token lifetimes (a simulated clock in local mode). */
-  clock: () => number;
-  deploymentName: string;
-  logger: RefreshLogger;
-  /** Serialises runs per source; without it, overlapping runs for one source may both refresh. */
-  lock?: SourceLock;
-  /** Longest wait for another run's lock before this run fails with LOCK_BUSY. */
-  lockWaitMs?: number;
-}
-
-export interface RefreshRequest {
-  /** Refresh even when the published token is still fresh. */
-  force?: boolean;
-  /** Wall-clock ms by which provider calls and retries must have stopped. */
-  deadline?: number;
-  /**
-   * Wall-clock ms by which every AWS call (reads, the write-ahead marker, state and
-   * token writes) must have ended: the Lambda's end less a small margin, later than
-   * `deadline`, so the bookkeeping after a provider call always has time.
-   */
-  storeDeadline?: number;
-}
+export type { RefreshDependencies, RefreshLogger, RefreshRequest } from './refresh-run.ts';
 
 interface OutcomeBase {
   sourceId: string;
@@ -89,7 +59,8 @@ export async function refreshSource(
       isFresh(latest) && (!request.force || latest.token !== seen?.token);
 
     if (!request.force && isFresh(current)) return freshOutcome(base, current, deps);
-    if (!deps.lock) return await refreshNow(source, { ...run, lease: undefined }, base);
+    if (!deps.lock)
+      return await refreshNow(source, { ...run, lease: undefined, fence: fenceOf(undefined) }, base);
 
     const turn = await awaitLock({
       lock: deps.lock,
@@ -103,9 +74,15 @@ export async function refreshSource(
         request.deadline ?? Number.POSITIVE_INFINITY,
         deps.httpRuntime.now() + (deps.lockWaitMs ?? 20_000),
       ),
+      budget: { deadline: request.storeDeadline },
     });
     if ('publishedByOther' in turn) return freshOutcome(base, turn.publishedByOther, deps);
-    return await underLease(source, { ...run, lease: turn.lease }, base, doneByOther);
+    return await underLease(
+      source,
+      { ...run, lease: turn.lease, fence: fenceOf(turn.lease) },
+      base,
+      doneByOther,
+    );
   } catch (error) {
     const code = error instanceof RefresherError ? error.code : 'UNEXPECTED';
     const message =
@@ -178,8 +155,16 @@ async function refreshNow(
   if (issued.privateState !== undefined && source.privateParameterName) {
     await keepPrivateState(source, source.privateParameterName, issued.privateState, run);
   }
+  checkBearerToken(source, issued.token);
   await probeToken(source, issued.token, run);
-  await deps.parameters.writeSecure(source.id, source.parameterName, value, source.kmsKeyId, store);
+  await deps.parameters.writeSecure(
+    source.id,
+    source.parameterName,
+    value,
+    source.kmsKeyId,
+    store,
+    run.fence,
+  );
   return {
     ...base,
     status: 'refreshed',
@@ -193,15 +178,22 @@ async function refreshNow(
  * Stores the new private state (Paypack's new refresh token). If that fails, the
  * stored state still says what the provider wrote ahead (the old token is spent),
  * so the token in hand is published anyway: losing the new refresh token costs
- * one authorize next time, nothing more.
+ * one authorize next time, nothing more. Every attempt is fenced (an SDK retry
+ * too): after a lost lease this run's state would overwrite the new holder's.
  */
 async function keepPrivateState(source: ResolvedSource, name: string, state: string, run: IssueRun) {
   const { deps, request } = run;
   try {
-    await deps.parameters.writeSecure(source.id, name, state, source.kmsKeyId, {
-      deadline: request.storeDeadline,
-    });
+    await deps.parameters.writeSecure(
+      source.id,
+      name,
+      state,
+      source.kmsKeyId,
+      { deadline: request.storeDeadline },
+      run.fence,
+    );
   } catch (error) {
+    if (error instanceof LockLostError) throw error;
     deps.logger.warn('could not store the new private state; publishing the token anyway', {
       source: source.id,
       code: error instanceof RefresherError ? error.code : 'UNEXPECTED',
@@ -211,7 +203,7 @@ async function keepPrivateState(source: ResolvedSource, name: string, state: str
 
 async function readPublished(
   source: ResolvedSource,
-  run: Omit<IssueRun, 'lease'>,
+  run: Pick<IssueRun, 'deps' | 'request' | 'redactor'>,
 ): Promise<PublishedToken | undefined> {
   const { deps, request, redactor } = run;
   const stored = await deps.parameters.read(source.id, source.parameterName, {

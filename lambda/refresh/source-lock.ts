@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { sendOptions } from '../aws/bounded-calls.ts';
+import { type CallBudget, sendOptions } from '../aws/bounded-calls.ts';
 import { awsErrorName, RefresherError, StoreError } from '../errors.ts';
 
 /** What the run that held the lease did; kept on the source's item for `npm run status`. */
@@ -20,8 +20,11 @@ export interface LockLease {
 
 /** Keeps two runs from refreshing one source at once (a Paypack refresh token is single-use). */
 export interface SourceLock {
-  /** A lease when the lock was free (or its holder is gone); undefined while another run holds it. */
-  tryAcquire(key: string): Promise<LockLease | undefined>;
+  /**
+   * A lease when the lock was free (or its holder is gone); undefined while another run holds it.
+   * Every DynamoDB call for it (take, renew, release) ends by the budget's deadline too.
+   */
+  tryAcquire(key: string, budget?: CallBudget): Promise<LockLease | undefined>;
 }
 
 export class LockLostError extends RefresherError {
@@ -67,13 +70,14 @@ export class DynamoDbSourceLock implements SourceLock {
     this.#clocks = { ...DEFAULTS, ...options };
   }
 
-  async tryAcquire(key: string): Promise<LockLease | undefined> {
+  async tryAcquire(key: string, budget: CallBudget = {}): Promise<LockLease | undefined> {
     const owner = randomUUID();
     // Free: never taken, or released (a release removes the record version).
-    const taken = await this.#take(key, owner, 'attribute_not_exists(sourceId) OR attribute_not_exists(rvn)');
-    if (taken === true) return this.#lease(key, owner);
+    const free = 'attribute_not_exists(sourceId) OR attribute_not_exists(rvn)';
+    const taken = await this.#take(key, owner, free, budget);
+    if (taken === true) return this.#lease(key, owner, budget);
     const holder = taken;
-    if (holder.owner === owner) return this.#lease(key, owner); // our own write, retried after a lost answer
+    if (holder.owner === owner) return this.#lease(key, owner, budget); // our own write, retried after a lost answer
     const seen = this.#watched.get(key);
     const now = this.#clocks.monotonic();
     if (!seen || seen.rvn !== holder.rvn) {
@@ -82,9 +86,11 @@ export class DynamoDbSourceLock implements SourceLock {
     }
     if (now - seen.since < holder.leaseMs) return undefined;
     // The holder has not renewed for a whole lease by our own clock: it is gone.
-    const takeover = await this.#take(key, owner, 'rvn = :watched', holder.rvn);
+    const takeover = await this.#take(key, owner, 'rvn = :watched', budget, holder.rvn);
     this.#watched.delete(key);
-    return takeover === true ? this.#lease(key, owner) : undefined;
+    // As with the first take: a takeover retried after its answer was lost finds itself the holder.
+    const ours = takeover === true || takeover.owner === owner;
+    return ours ? this.#lease(key, owner, budget) : undefined;
   }
 
   /** True when taken; otherwise the current holder as DynamoDB reported it. */
@@ -92,6 +98,7 @@ export class DynamoDbSourceLock implements SourceLock {
     key: string,
     owner: string,
     condition: string,
+    budget: CallBudget,
     watchedRvn?: string,
   ): Promise<true | { owner: string; rvn: string; leaseMs: number }> {
     const wall = this.#clocks.wall();
@@ -115,7 +122,7 @@ export class DynamoDbSourceLock implements SourceLock {
           // If the SDK retried an update whose first answer was lost, the "holder" may be this very call.
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
-        sendOptions({ deadline: Date.now() + this.#leaseMs }),
+        sendOptions(within(budget, this.#leaseMs)),
       );
       return true;
     } catch (error) {
@@ -132,7 +139,7 @@ export class DynamoDbSourceLock implements SourceLock {
     }
   }
 
-  #lease(key: string, owner: string): LockLease {
+  #lease(key: string, owner: string, budget: CallBudget): LockLease {
     const renew = async () => {
       const wall = this.#clocks.wall();
       try {
@@ -149,7 +156,7 @@ export class DynamoDbSourceLock implements SourceLock {
               ':until': { N: String(wall + this.#leaseMs) },
             },
           }),
-          sendOptions({ deadline: Date.now() + this.#leaseMs / 3 }),
+          sendOptions(within(budget, this.#leaseMs / 3)),
         );
       } catch (error) {
         throw new LockLostError(key, `the refresh lease could not be renewed (${awsErrorName(error)})`);
@@ -182,7 +189,7 @@ export class DynamoDbSourceLock implements SourceLock {
                 ':expires': { N: String(Math.ceil(wall / 1000) + 30 * 86_400) },
               },
             }),
-            sendOptions({ deadline: Date.now() + 2_000 }),
+            sendOptions(within(budget, 2_000)),
           );
         } catch {
           // Lost the lease already, or DynamoDB is unreachable: without heartbeats it is taken over after a lease.
@@ -190,4 +197,9 @@ export class DynamoDbSourceLock implements SourceLock {
       },
     };
   }
+}
+
+/** The earlier of `ms` from now and the run's own deadline: a lock call never outlives the run. */
+function within(budget: CallBudget, ms: number): CallBudget {
+  return { deadline: Math.min(Date.now() + ms, budget.deadline ?? Number.POSITIVE_INFINITY) };
 }

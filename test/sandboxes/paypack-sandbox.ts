@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { jwtVerify, SignJWT } from 'jose';
-import { type JsonReply, RateLimiter, SandboxServer } from './sandbox-server.ts';
+import { type JsonReply, missingRoute, RateLimiter, SandboxServer } from './sandbox-server.ts';
 
 export type PaypackRefreshPath = 'sdk' | 'docs';
 
@@ -57,7 +57,7 @@ export class PaypackSandbox {
     };
     this.#now = options.now ?? Date.now;
     this.#limiter = new RateLimiter(this.#options.rateLimitPerMinute);
-    this.server = new SandboxServer(() => error(404, 'route not found'), this.#now);
+    this.server = new SandboxServer((path) => missingRoute('GET', path), this.#now);
     this.server.route('authorize', 'POST', /^\/api\/auth\/agents\/authorize$/, ({ body }) =>
       this.#authorize(body),
     );
@@ -117,7 +117,7 @@ export class PaypackSandbox {
   }
 
   async #refresh(path: PaypackRefreshPath, token: string): Promise<JsonReply> {
-    if (!this.#options.refreshPaths.includes(path)) return error(404, 'route not found');
+    if (!this.#options.refreshPaths.includes(path)) return missingRoute('GET', `/api/auth/${path}/…`);
     this.presentedRefreshTokens.push(token);
     const record = this.#refreshTokens.get(token);
     if (!record) return error(401, 'invalid refresh token');

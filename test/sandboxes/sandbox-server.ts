@@ -36,6 +36,18 @@ export interface JsonReply {
   status: number;
   body: unknown;
   headers?: Record<string, string>;
+  /** Sent as it is (with `headers`' content type) instead of `body` as JSON. */
+  text?: string;
+}
+
+/** What a Node web framework answers for a path it has no route for: a 404 page, not JSON. */
+export function missingRoute(method: string, path: string): JsonReply {
+  return {
+    status: 404,
+    body: undefined,
+    headers: { 'Content-Type': 'text/html; charset=utf-8' },
+    text: `<!DOCTYPE html><html><body><pre>Cannot ${method} ${path.replace(/\/[^/]{20,}$/, '/…')}</pre></body></html>`,
+  };
 }
 
 export type RouteHandler = (request: {
@@ -254,6 +266,10 @@ export class SandboxServer {
 
   #send(res: ServerResponse, reply: JsonReply): void {
     if (res.destroyed) return;
+    if (reply.text !== undefined) {
+      res.writeHead(reply.status, { 'Content-Type': 'text/plain', ...reply.headers }).end(reply.text);
+      return;
+    }
     const text = JSON.stringify(reply.body);
     res.writeHead(reply.status, { 'Content-Type': 'application/json', ...reply.headers }).end(text);
   }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { StoreError } from '../../lambda/errors.ts';
 import { ProviderHttpClient } from '../../lambda/http/provider-http-client.ts';
 import { PaypackProvider } from '../../lambda/providers/paypack.ts';
 import { MAX_PROVIDER_TEXT, Redactor, WITHHELD } from '../../lambda/redact.ts';
@@ -50,7 +51,7 @@ function journaledRun(privateState: string, saveFails = false) {
     markSensitive: () => {},
     savePrivateState: async (state) => {
       journal.push(`save ${state}`);
-      if (saveFails) throw new Error('throttled');
+      if (saveFails) throw new StoreError('s', 'could not write SSM parameter "p"', 'ThrottlingException');
     },
   });
   return { run, journal };
@@ -61,7 +62,7 @@ describe('Paypack refresh token: presented at most once, ever', () => {
     const { run, journal } = journaledRun(JSON.stringify({ refresh: STORED_REFRESH }));
     const issued = await run;
     assert.deepEqual(journal, ['save {"refresh":null}', 'GET/POST /api/auth/refresh/…']);
-    assert.equal(issued.privateState, JSON.stringify({ refresh: 'r-new' }));
+    assert.equal(issued.privateState, JSON.stringify({ refresh: 'r-new', route: 'sdk' }));
   });
 
   it('does not present the token when the spent marker cannot be written; authorizes instead', async () => {
