@@ -1,5 +1,5 @@
 import type { CallBudget } from '../aws/bounded-calls.ts';
-import { RefresherError } from '../errors.ts';
+import { RefresherError, StoreError } from '../errors.ts';
 import type { PublishedToken } from '../token-contract.ts';
 import type { LockLease, SourceLock } from './source-lock.ts';
 
@@ -35,7 +35,15 @@ export async function awaitLock(
 ): Promise<{ lease: LockLease } | { publishedByOther: PublishedToken }> {
   const pollMs = wait.pollMs ?? 200;
   for (;;) {
-    const lease = await wait.lock.tryAcquire(wait.key, wait.budget);
+    const lease = await wait.lock.tryAcquire(wait.key, wait.budget).catch((error: unknown) => {
+      // The lock knows only its key; the operator needs the source.
+      if (!(error instanceof StoreError)) throw error;
+      throw new StoreError(
+        wait.sourceId,
+        `could not take the refresh lock "${wait.key}"`,
+        error.awsErrorName,
+      );
+    });
     if (lease) return { lease };
     if (wait.now() + pollMs > wait.giveUpAt) {
       throw new LockBusyError(

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { AWS_CLIENT_CONFIG } from '../../lambda/aws/bounded-calls.ts';
@@ -59,6 +60,33 @@ describe('a stalled AWS endpoint cannot hold a run past its budget', () => {
       console.info(
         `stall ${service} budget ${budgetMs} ms: ended after ${elapsed} ms (${outcome.error.message})`,
       );
+    });
+  }
+
+  for (const budgetMs of [3_000, 8_000]) {
+    it(`lock table stalled, ${budgetMs / 1000} s left: the lease's calls end by the store deadline`, async () => {
+      const source = await world.paypackSource();
+      await world.handler()({ sources: [source] });
+      const stalledLocks = new DynamoDBClient({
+        ...AWS_CLIENT_CONFIG,
+        endpoint: stall.url,
+        region,
+        credentials,
+      });
+      const started = Date.now();
+      const error = (await world
+        .handler({ dynamodb: stalledLocks, env: { REFRESHER_LOCK_TABLE: 'stalled-locks' } })(
+          { sources: [{ ...source, refreshThresholdSeconds: 899 }] },
+          lambdaContext(budgetMs),
+        )
+        .catch((thrown) => thrown)) as RefreshRunError;
+      const elapsed = Date.now() - started;
+      stalledLocks.destroy();
+      const outcome = error.outcomes?.[0];
+      assert.ok(outcome?.status === 'failed', 'the run failed rather than hanging');
+      assert.match(outcome.error.message, new RegExp(`^source "${source.id}": .*refresh lock`));
+      assert.ok(elapsed < budgetMs, `ended after ${elapsed} ms, budget ${budgetMs} ms`);
+      console.info(`stall lock table budget ${budgetMs} ms: ended after ${elapsed} ms`);
     });
   }
 });

@@ -167,4 +167,26 @@ describe('DynamoDbSourceLock lease rules (moto)', () => {
     assert.equal(await lock.tryAcquire('lost-answer'), undefined, 'and it really is held');
     await lease.release();
   });
+
+  it('a takeover whose answer was lost and retried by the SDK recognises itself as the holder', async () => {
+    let watcherClock = 0;
+    const frozenHolder = new DynamoDbSourceLock(world.aws.dynamodb, 'lease-rules', 1000, { renewEveryMs: 0 });
+    const watcher = new DynamoDbSourceLock(world.aws.dynamodb, 'lease-rules', 1000, {
+      monotonic: () => watcherClock,
+    });
+    assert.ok(await frozenHolder.tryAcquire('paypack/lost-takeover'));
+    assert.equal(await watcher.tryAcquire('paypack/lost-takeover'), undefined, 'held: first sight');
+    watcherClock += 1001;
+    // The free-take attempt fails its condition (answered); the takeover's first answer is lost.
+    world.awsFaults.inject('UpdateItem', { kind: 'lose-response' }, 1, 1);
+    const updatesBefore = world.awsFaults.calls.get('UpdateItem') ?? 0;
+    const taken = await watcher.tryAcquire('paypack/lost-takeover');
+    assert.equal(
+      (world.awsFaults.calls.get('UpdateItem') ?? 0) - updatesBefore,
+      3,
+      'take, takeover, its retry',
+    );
+    assert.ok(taken, 'the takeover landed: this run holds the lease');
+    await taken.release();
+  });
 });
