@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
+import { readParameter } from '../support/aws.ts';
 import { lambdaContext } from '../support/lambda-context.ts';
 import { World } from '../support/world.ts';
 
@@ -54,11 +55,24 @@ describe('a refresh token is presented at most once, whatever happens after it l
     const sources = await Promise.all(Array.from({ length: 10 }, () => world.paypackSource()));
     await world.handler()({ sources });
     const from = world.paypack.presentedRefreshTokens.length;
+    const privateState = async (source: (typeof sources)[number]) =>
+      JSON.parse((await readParameter(world.aws.ssm, source.privateParameterName ?? ''))?.value ?? '{}') as {
+        refresh: string | null;
+      };
+    const storedBefore = await Promise.all(
+      sources.map(async (source) => (await privateState(source)).refresh),
+    );
     const paced = world.handler({ env: { REFRESHER_SSM_WRITES_PER_SECOND: '1' } });
 
     const first = await paced({ sources, force: true }, lambdaContext(8_000)).catch(
       (error: { outcomes?: { status: string }[] }) => error,
     );
+    // A write-ahead marker is written only when the presentation fits: none marks a token it never sent.
+    const presentedNow = new Set(world.paypack.presentedRefreshTokens.slice(from));
+    const markedButNotPresented = (
+      await Promise.all(sources.map(async (source) => (await privateState(source)).refresh))
+    ).filter((refresh, index) => refresh === null && !presentedNow.has(storedBefore[index] ?? ''));
+    assert.deepEqual(markedButNotPresented, [], 'no refresh token was marked spent without being presented');
     const failed = (first as { outcomes?: { status: string }[] }).outcomes?.filter(
       (o) => o.status === 'failed',
     );
