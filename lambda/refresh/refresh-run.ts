@@ -4,7 +4,7 @@ import type { HttpRuntime } from '../http/provider-http-client.ts';
 import type { Redactor } from '../redact.ts';
 import type { CredentialCache } from './credential-cache.ts';
 import type { ParameterStore } from './parameter-store.ts';
-import type { LockLease, SourceLock } from './source-lock.ts';
+import { type LockLease, LockLostError, type SourceLock } from './source-lock.ts';
 
 /** The subset of Powertools Logger the refresh cycle uses. */
 export type RefreshLogger = Pick<Logger, 'info' | 'warn'>;
@@ -52,6 +52,18 @@ export interface IssueRun {
   warnings: Set<WarningCode>;
 }
 
-export function fenceOf(lease: LockLease | undefined): () => Promise<void> {
-  return lease ? () => lease.renew() : async () => {};
+export function fenceOf(lease: LockLease | undefined, sourceId: string): () => Promise<void> {
+  if (!lease) return async () => {};
+  return async () => {
+    try {
+      await lease.renew();
+    } catch (error) {
+      // The lease knows only its key; the operator needs the source, and what was not done.
+      if (!(error instanceof LockLostError)) throw error;
+      throw new LockLostError(
+        sourceId,
+        `${error.reason}; this run stopped before its next provider call or write`,
+      );
+    }
+  };
 }

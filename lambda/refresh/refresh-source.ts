@@ -60,7 +60,11 @@ export async function refreshSource(
 
     if (!request.force && isFresh(current)) return freshOutcome(base, current, deps);
     if (!deps.lock)
-      return await refreshNow(source, { ...run, lease: undefined, fence: fenceOf(undefined) }, base);
+      return await refreshNow(
+        source,
+        { ...run, lease: undefined, fence: fenceOf(undefined, source.id) },
+        base,
+      );
 
     const turn = await awaitLock({
       lock: deps.lock,
@@ -79,7 +83,7 @@ export async function refreshSource(
     if ('publishedByOther' in turn) return freshOutcome(base, turn.publishedByOther, deps);
     return await underLease(
       source,
-      { ...run, lease: turn.lease, fence: fenceOf(turn.lease) },
+      { ...run, lease: turn.lease, fence: fenceOf(turn.lease, source.id) },
       base,
       doneByOther,
     );

@@ -29,6 +29,12 @@ export interface SourceLock {
 
 export class LockLostError extends RefresherError {
   readonly code = 'LOCK_LOST';
+  /** What went wrong, without the source: a fence repeats it under the source's id. */
+  readonly reason: string;
+  constructor(sourceId: string, reason: string) {
+    super(sourceId, reason);
+    this.reason = reason;
+  }
 }
 
 export interface LockOptions {

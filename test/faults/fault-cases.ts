@@ -2,6 +2,7 @@ import type { SourceDefinition } from '../../lambda/config/source-config.ts';
 import { truncateToMinute } from '../sandboxes/papaya-sandbox.ts';
 import type { Fault } from '../sandboxes/sandbox-server.ts';
 import type { AwsFault } from '../support/aws-fault-injector.ts';
+import { trustFaults } from './cases-trust.ts';
 
 export type FaultGroup = 'provider' | 'secrets manager' | 'ssm' | 'configuration' | 'crash and time budget';
 
@@ -14,7 +15,8 @@ export type Behaviour =
   | 'retried, then succeeded'
   | 'rejected at start'
   | 'failed within the time budget'
-  | 'authorized; the spent token was not presented again';
+  | 'authorized; the spent token was not presented again'
+  | 'stopped when the lease was lost';
 
 export type FaultSetup =
   | { target: 'provider'; route: string; fault: Fault }
@@ -26,7 +28,9 @@ export type FaultSetup =
   /** The previous run was SIGKILLed after the provider spent its refresh token, before it stored anything. */
   | { target: 'crash after the refresh token was spent' }
   /** An AWS endpoint that accepts connections and never answers; the run has `budgetMs` left. */
-  | { target: 'stalled aws'; service: 'ssm' | 'secretsManager'; budgetMs: number }
+  | { target: 'stalled aws'; service: 'ssm' | 'secretsManager' | 'dynamodb'; budgetMs: number }
+  /** Another run takes the lease over right after this run wrote its write-ahead marker. */
+  | { target: 'lease taken over after the marker' }
   /** SSM writes paced at `perSecond` with `budgetMs` left: too little time for every write. */
   | { target: 'paced writes'; perSecond: number; budgetMs: number };
 
@@ -261,9 +265,9 @@ function httpFaults(provider: 'paypack' | 'papaya' | 'oauth2'): FaultCase[] {
 const paypackRefreshFaults: FaultCase[] = [
   {
     group: 'provider',
-    name: 'paypack refresh: SDK path answers 404',
+    name: 'paypack refresh: SDK path answers 404 without JSON (no such route; no path has served yet)',
     provider: 'paypack',
-    setup: { target: 'provider', route: 'refresh-sdk', fault: http(404) },
+    setup: { target: 'provider', route: 'refresh-sdk', fault: { kind: 'html', status: 404 } },
     expected: {
       behaviour: 'fell back to the docs path',
       calls: { 'refresh-sdk': 1, 'refresh-docs': 1, authorize: 0 },
@@ -271,9 +275,9 @@ const paypackRefreshFaults: FaultCase[] = [
   },
   {
     group: 'provider',
-    name: 'paypack refresh: both paths answer 404',
+    name: 'paypack refresh: both paths answer 404 without JSON',
     provider: 'paypack',
-    setup: { target: 'provider', route: 'refresh-*', fault: http(404) },
+    setup: { target: 'provider', route: 'refresh-*', fault: { kind: 'html', status: 404 } },
     expected: {
       behaviour: 'fell back to authorize',
       calls: { 'refresh-sdk': 1, 'refresh-docs': 1, authorize: 1 },
@@ -634,4 +638,5 @@ export const FAULT_CASES: FaultCase[] = [
   ...ssmFaults,
   ...configFaults,
   ...crashAndBudgetFaults,
+  ...trustFaults(),
 ];

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DeleteSecretCommand,
   GetSecretValueCommand,
@@ -11,9 +12,10 @@ import type { SourceDefinition } from '../../lambda/config/source-config.ts';
 import type { RefreshHandlerOptions } from '../../lambda/handlers/create-refresh-handler.ts';
 import type { SourceOutcome } from '../../lambda/refresh/refresh-source.ts';
 import { parsePublishedToken } from '../../lambda/token-contract.ts';
-import { putSecret, readParameter } from '../support/aws.ts';
+import { awsClients, createLockTable, putSecret, readParameter } from '../support/aws.ts';
 import { findLeaks } from '../support/capture.ts';
 import { lambdaContext } from '../support/lambda-context.ts';
+import { takeLeaseOver } from '../support/lease-thief.ts';
 import { freePort } from '../support/moto.ts';
 import { stalledEndpoint } from '../support/stalled-endpoint.ts';
 import type { World } from '../support/world.ts';
@@ -138,8 +140,40 @@ async function applyFault(world: World, testCase: FaultCase, source: SourceDefin
       handlerOptions = {
         ssm: new SSMClient(at('ssm')),
         secretsManager: new SecretsManagerClient(at('secretsManager')),
+        ...(setup.service === 'dynamodb'
+          ? {
+              dynamodb: new DynamoDBClient(at('dynamodb')),
+              env: { REFRESHER_LOCK_TABLE: 'fault-stalled-locks' },
+            }
+          : {}),
       };
       context = lambdaContext(setup.budgetMs);
+      break;
+    }
+    case 'lease taken over after the marker': {
+      await createLockTable(world.aws.dynamodb, FAULT_LOCK_TABLE).catch(() => undefined); // one table for all cases
+      const clients = awsClients(world.moto.endpoint);
+      let privateWrites = 0;
+      clients.ssm.middlewareStack.add(
+        (next) => async (args) => {
+          const result = await next(args);
+          const input = args.input as { Name?: string; Value?: string };
+          if (
+            input.Value !== undefined &&
+            input.Name === source.privateParameterName &&
+            ++privateWrites === 1
+          )
+            await takeLeaseOver(world.aws, FAULT_LOCK_TABLE, source);
+          return result;
+        },
+        { step: 'initialize', name: 'takeLeaseOverAfterMarker' },
+      );
+      handlerOptions = { ...clients, env: { REFRESHER_LOCK_TABLE: FAULT_LOCK_TABLE } };
+      cleanup = async () => {
+        clients.ssm.destroy();
+        clients.dynamodb.destroy();
+        clients.secretsManager.destroy();
+      };
       break;
     }
     case 'paced writes':
@@ -186,6 +220,7 @@ async function applyFault(world: World, testCase: FaultCase, source: SourceDefin
 }
 
 const TEST_CREDENTIALS = { accessKeyId: 'testing', secretAccessKey: 'testing' };
+const FAULT_LOCK_TABLE = 'fault-matrix-locks';
 const CRASH_CHILD_LIMIT_MS = 60_000;
 
 /**
@@ -240,6 +275,7 @@ function observeBehaviour(
   const target = testCase.setup.target;
   if (outcome?.status === 'failed') {
     if (target === 'stalled aws' || target === 'paced writes') return 'failed within the time budget';
+    if (target === 'lease taken over after the marker') return 'stopped when the lease was lost';
     if (target === 'unreachable provider') return 'retried, then failed';
     return faultedCalls > 1 ? 'retried, then failed' : 'failed fast';
   }

@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { PutParameterCommand } from '@aws-sdk/client-ssm';
 import { defaultHttpRuntime } from '../../lambda/http/provider-http-client.ts';
 import type { SourceOutcome } from '../../lambda/refresh/refresh-source.ts';
 import { awsClients, createLockTable, readParameter } from '../support/aws.ts';
 import { lambdaContext } from '../support/lambda-context.ts';
+import { takeLeaseOver } from '../support/lease-thief.ts';
 import { World } from '../support/world.ts';
 
 const TABLE = 'lost-lease-locks';
@@ -19,7 +17,6 @@ const STEAL_POINTS = [
   'the new refresh token was stored',
   'the probe answered',
 ] as const;
-type StealPoint = (typeof STEAL_POINTS)[number];
 
 describe('a run that lost its lease does nothing more (moto, the Paypack sandbox, the real handler)', () => {
   let world: World;
@@ -46,27 +43,10 @@ describe('a run that lost its lease does nothing more (moto, the Paypack sandbox
       const clients = awsClients(motoEndpoint);
       let stolen = false;
       const afterSteal = { provider: 0, ssmWrites: 0 };
-      const thiefState = JSON.stringify({ refresh: `thief-${randomUUID()}`, route: 'sdk' });
+      let thiefState = '';
       const steal = async () => {
         stolen = true;
-        await world.aws.dynamodb.send(
-          new UpdateItemCommand({
-            TableName: TABLE,
-            Key: { sourceId: { S: `paypack/${source.id}` } },
-            UpdateExpression: 'SET #owner = :thief, rvn = :rvn',
-            ExpressionAttributeNames: { '#owner': 'owner' },
-            ExpressionAttributeValues: { ':thief': { S: 'thief' }, ':rvn': { S: randomUUID() } },
-          }),
-        );
-        // The new holder writes its own state, which the old run must never overwrite.
-        await world.aws.ssm.send(
-          new PutParameterCommand({
-            Name: source.privateParameterName,
-            Value: thiefState,
-            Type: 'SecureString',
-            Overwrite: true,
-          }),
-        );
+        thiefState = await takeLeaseOver(world.aws, TABLE, source);
       };
 
       let lockUpdates = 0;
@@ -150,7 +130,7 @@ describe('a run that lost its lease does nothing more (moto, the Paypack sandbox
     world.paypack.setRefreshPaths(['sdk']);
     await world.handler({ env })({ sources: [source] });
     const clients = awsClients(motoEndpoint);
-    const thiefState = JSON.stringify({ refresh: `thief-${randomUUID()}`, route: 'sdk' });
+    let thiefState = '';
     let privateAttempts = 0;
     let sentAfterSteal = 0;
     let stolen = false;
@@ -163,23 +143,7 @@ describe('a run that lost its lease does nothing more (moto, the Paypack sandbox
         // The successor write's first attempt: it times out, and meanwhile another run takes over.
         if (privateAttempts === 2 && !stolen) {
           stolen = true;
-          await world.aws.dynamodb.send(
-            new UpdateItemCommand({
-              TableName: TABLE,
-              Key: { sourceId: { S: `paypack/${source.id}` } },
-              UpdateExpression: 'SET #owner = :thief, rvn = :rvn',
-              ExpressionAttributeNames: { '#owner': 'owner' },
-              ExpressionAttributeValues: { ':thief': { S: 'thief' }, ':rvn': { S: randomUUID() } },
-            }),
-          );
-          await world.aws.ssm.send(
-            new PutParameterCommand({
-              Name: source.privateParameterName,
-              Value: thiefState,
-              Type: 'SecureString',
-              Overwrite: true,
-            }),
-          );
+          thiefState = await takeLeaseOver(world.aws, TABLE, source);
           throw Object.assign(new Error('socket timed out'), { name: 'TimeoutError', $metadata: {} });
         }
         return next(args);
