@@ -156,19 +156,28 @@ function secretsPinning(
 }
 
 /**
- * The distinct tunable parts (threshold, options, http, probe) of a function's
- * sources: an invocation event's definition must match one of them exactly.
+ * Each source's tunable parts (threshold, options, http, probe): an invocation
+ * event's definition must match its own source's profile exactly. One profile
+ * shared by every source needs no list of ids (a fleet's prefix rule).
  */
 function pinnedProfiles(sources: SourceDefinition[]): Record<string, string> {
-  const profiles = new Map<string, Record<string, unknown>>();
-  for (const { refreshThresholdSeconds, options, http, probe } of sources) {
+  const indexes = new Map<string, number>();
+  const profiles: Record<string, unknown>[] = [];
+  const bySource: Record<string, number> = {};
+  for (const { id, refreshThresholdSeconds, options, http, probe } of sources) {
     const profile = { refreshThresholdSeconds, options, http, probe };
-    profiles.set(sourceProfile(profile), profile);
+    const key = sourceProfile(profile);
+    if (!indexes.has(key)) {
+      indexes.set(key, profiles.length);
+      profiles.push(profile);
+    }
+    bySource[id] = indexes.get(key) ?? 0;
   }
-  const json = JSON.stringify([...profiles.values()]);
+  const json = JSON.stringify(profiles.length === 1 ? { profiles } : { profiles, bySource });
+  // Lambda allows 4 KB of environment for all variables together.
   if (json.length > 2_000) {
     throw new Error(
-      `TokenRefresher: the sources of one provider have ${profiles.size} different combinations of schedule threshold and options, too many to pin in the function environment; give sources of one provider the same settings`,
+      `TokenRefresher: the ${sources.length} sources of one provider have ${profiles.length} different combinations of schedule threshold and options, too many to pin per source in the function environment; give the sources of one provider the same settings (a fleet pins one profile by its prefix rule)`,
     );
   }
   return { REFRESHER_PINNED_PROFILES: json };

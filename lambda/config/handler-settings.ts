@@ -1,5 +1,6 @@
 import { ConfigError } from '../errors.ts';
 import {
+  type PinnedProfiles,
   type ProviderLookup,
   type ResolvedSource,
   resolveSources,
@@ -40,7 +41,7 @@ export function readHandlerSettings(
       : {}),
     ...(env.REFRESHER_SECRET_NAME_PREFIX ? { secretNamePrefix: env.REFRESHER_SECRET_NAME_PREFIX } : {}),
     ...(env.REFRESHER_PINNED_PROFILES
-      ? { pinnedProfiles: profileList(env.REFRESHER_PINNED_PROFILES, 'REFRESHER_PINNED_PROFILES') }
+      ? { pinnedProfiles: pinnedProfiles(env.REFRESHER_PINNED_PROFILES, 'REFRESHER_PINNED_PROFILES') }
       : {}),
   };
   const sources = env.REFRESHER_SOURCES
@@ -100,12 +101,26 @@ function stringList(raw: string, name: string): string[] {
   return value;
 }
 
-function profileList(raw: string, name: string): Record<string, unknown>[] {
-  const value = parseJsonSetting(raw, name);
-  if (!Array.isArray(value) || !value.every((item) => typeof item === 'object' && item !== null)) {
-    throw new ConfigError(undefined, `${name} must be a JSON array of source profiles`);
+function pinnedProfiles(raw: string, name: string): PinnedProfiles {
+  const value = parseJsonSetting(raw, name) as { profiles?: unknown; bySource?: unknown } | null;
+  const profiles = value?.profiles;
+  const shapeError = new ConfigError(
+    undefined,
+    `${name} must be {"profiles": [profile, …], "bySource": {"<source id>": <index>, …}}; "bySource" may be left out only with one profile`,
+  );
+  if (!Array.isArray(profiles) || profiles.length === 0) throw shapeError;
+  if (!profiles.every((item) => typeof item === 'object' && item !== null && !Array.isArray(item)))
+    throw shapeError;
+  const bySource = value?.bySource;
+  if (bySource === undefined) {
+    if (profiles.length !== 1) throw shapeError;
+    return { profiles };
   }
-  return value as Record<string, unknown>[];
+  if (typeof bySource !== 'object' || bySource === null || Array.isArray(bySource)) throw shapeError;
+  const indexes = Object.values(bySource);
+  if (!indexes.every((index) => Number.isInteger(index) && index >= 0 && index < profiles.length))
+    throw shapeError;
+  return { profiles, bySource: bySource as Record<string, number> };
 }
 
 function flag(raw: string | undefined, name: string, fallback: boolean): boolean {

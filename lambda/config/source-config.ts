@@ -85,11 +85,32 @@ export interface SourcePolicy {
   /** Fleets: a source's secret must be named `<prefix><id>` (by name or ARN); the prefix is this provider's. */
   secretNamePrefix?: string;
   /**
-   * The tunable parts of a source (threshold, options, http, probe) exactly as the
-   * deployment defined them: a definition must match one of these, so an invoker
-   * cannot lengthen tokens, rename them or stretch retries and timeouts.
+   * The tunable parts of each source (threshold, options, http, probe) exactly as
+   * the deployment defined them: a definition must match its own source's
+   * profile, so an invoker cannot lengthen tokens, rename them, stretch retries
+   * and timeouts, or lend one source another's settings.
    */
-  pinnedProfiles?: readonly Record<string, unknown>[];
+  pinnedProfiles?: PinnedProfiles;
+}
+
+/**
+ * REFRESHER_PINNED_PROFILES: the distinct profiles, and which one each source id
+ * has. Without `bySource` there is one profile and every source has it (a fleet's
+ * prefix rule, whose sources the environment cannot list).
+ */
+export interface PinnedProfiles {
+  profiles: readonly Record<string, unknown>[];
+  bySource?: Readonly<Record<string, number>>;
+}
+
+/** The profile pinned for a source id, or undefined when the deployment pins none for it. */
+export function pinnedProfileOf(
+  pinned: PinnedProfiles,
+  sourceId: string,
+): Record<string, unknown> | undefined {
+  if (!pinned.bySource) return pinned.profiles.length === 1 ? pinned.profiles[0] : undefined;
+  const index = Object.hasOwn(pinned.bySource, sourceId) ? pinned.bySource[sourceId] : undefined;
+  return index === undefined ? undefined : pinned.profiles[index];
 }
 
 /** The parts of a definition a deployment pins as a whole (REFRESHER_PINNED_PROFILES). */
@@ -235,11 +256,20 @@ function enforcePolicy(
   if (policy.kmsKeyId !== undefined && source.kmsKeyId !== policy.kmsKeyId) {
     throw new ConfigError(label, 'field "kmsKeyId" must be this deployment\'s key (REFRESHER_KMS_KEY_ID)');
   }
-  if (policy.pinnedProfiles && !policy.pinnedProfiles.map(sourceProfile).includes(sourceProfile(source))) {
-    throw new ConfigError(
-      label,
-      'fields "refreshThresholdSeconds", "options", "http" and "probe" must be as this deployment defined them (REFRESHER_PINNED_PROFILES)',
-    );
+  if (policy.pinnedProfiles) {
+    const own = pinnedProfileOf(policy.pinnedProfiles, source.id);
+    if (own === undefined) {
+      throw new ConfigError(
+        label,
+        'is not a source this deployment pinned a profile for (REFRESHER_PINNED_PROFILES)',
+      );
+    }
+    if (sourceProfile(own) !== sourceProfile(source)) {
+      throw new ConfigError(
+        label,
+        'fields "refreshThresholdSeconds", "options", "http" and "probe" must be as this deployment defined them for this source (REFRESHER_PINNED_PROFILES)',
+      );
+    }
   }
   if (!secretAllowed(source.id, source.secretId, policy)) {
     throw new ConfigError(label, 'field "secretId" is not this source\'s secret in this deployment');

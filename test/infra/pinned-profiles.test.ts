@@ -29,6 +29,7 @@ describe('pinned source profiles', () => {
     };
     const { stack, template } = synthStage(stage);
     const pinned = new Map<string, string[]>();
+    const pinnedBySource = new Map<string, Record<string, number> | undefined>();
     for (const [, fn] of resourcesOf(template, 'AWS::Lambda::Function')) {
       const variables = ((fn.Properties as Json).Environment as { Variables?: Record<string, string> })
         ?.Variables;
@@ -36,9 +37,19 @@ describe('pinned source profiles', () => {
       const provider = JSON.parse(variables.REFRESHER_ALLOWED_BASE_URLS ?? '[]')[0].includes('paypack')
         ? 'paypack'
         : 'papaya';
-      pinned.set(provider, (JSON.parse(variables.REFRESHER_PINNED_PROFILES) as Json[]).map(sourceProfile));
+      const { profiles, bySource } = JSON.parse(variables.REFRESHER_PINNED_PROFILES) as {
+        profiles: Json[];
+        bySource?: Record<string, number>;
+      };
+      pinnedBySource.set(provider, bySource);
+      pinned.set(provider, profiles.map(sourceProfile));
     }
     assert.equal(pinned.get('papaya')?.length, 2, 'two distinct Papaya profiles');
+    assert.equal(
+      pinnedBySource.get('paypack'),
+      undefined,
+      'one profile for every Paypack source: no id list',
+    );
     const definitions = resourcesIn(nestedTemplates(stack), 'AWS::Scheduler::Schedule').flatMap(
       ([, schedule]) =>
         (JSON.parse(render(((schedule.Properties as Json).Target as Json).Input)) as { sources: Json[] })
@@ -47,7 +58,14 @@ describe('pinned source profiles', () => {
     assert.equal(definitions.length, 3);
     for (const definition of definitions) {
       const profiles = pinned.get(String(definition.provider)) ?? [];
-      assert.ok(profiles.includes(sourceProfile(definition)), `${definition.id} is pinned`);
+      const index = pinnedBySource.get(String(definition.provider))?.[String(definition.id)] ?? 0;
+      assert.equal(
+        profiles[index],
+        sourceProfile(definition),
+        `${definition.id} is pinned to its own profile`,
+      );
+      for (const [other, profile] of profiles.entries())
+        if (other !== index) assert.notEqual(profile, sourceProfile(definition), 'and to no other');
       const stretched = { ...definition, http: { maxAttempts: 10 } };
       assert.ok(!profiles.includes(sourceProfile(stretched)), `${definition.id} with other http is not`);
     }

@@ -90,7 +90,7 @@ describe('an invocation event cannot change what the deployment pinned', () => {
     await world.stop();
   });
 
-  /** The handler as the construct configures it: the deployment's own source profiles pinned. */
+  /** The handler as the construct configures it: each source's own profile pinned under its id. */
   function pinnedHandler(pinned: SourceDefinition[]) {
     const profiles = pinned.map(({ refreshThresholdSeconds, options, http, probe }) => ({
       refreshThresholdSeconds,
@@ -98,7 +98,8 @@ describe('an invocation event cannot change what the deployment pinned', () => {
       http,
       probe,
     }));
-    return world.handler({ env: { REFRESHER_PINNED_PROFILES: JSON.stringify(profiles) } });
+    const bySource = Object.fromEntries(pinned.map((source, index) => [source.id, index]));
+    return world.handler({ env: { REFRESHER_PINNED_PROFILES: JSON.stringify({ profiles, bySource }) } });
   }
 
   it('accepts the definition the schedule carries, and rejects longer tokens, renamed tokens, stretched http and thresholds', async () => {
@@ -119,10 +120,43 @@ describe('an invocation event cannot change what the deployment pinned', () => {
     ]) {
       await assert.rejects(handler({ sources: [hostile], force: true }), (error: Error) => {
         assert.equal(error.name, 'ConfigError');
-        assert.match(error.message, /must be as this deployment defined them \(REFRESHER_PINNED_PROFILES\)/);
+        assert.match(error.message, /must be as this deployment defined them for this source/);
         return true;
       });
     }
     assert.equal(world.papaya.server.callsTo('token').length, tokenCalls, 'no provider call was made');
+  });
+
+  it("refuses a source carrying another source's profile (payroll's 7 days and token name for hr) before its secret is read", async () => {
+    const payroll = await world.papayaSource({
+      refreshThresholdSeconds: 86_400,
+      options: { expirationSeconds: 604_800, tokenName: 'payroll-token' },
+    });
+    const hr = await world.papayaSource({
+      refreshThresholdSeconds: 1800,
+      options: { expirationSeconds: 3600 },
+    });
+    const handler = pinnedHandler([payroll, hr]);
+    const borrowed = {
+      ...hr,
+      options: payroll.options,
+      refreshThresholdSeconds: payroll.refreshThresholdSeconds,
+    };
+    const secretReads = world.awsFaults.calls.get('GetSecretValue') ?? 0;
+    const tokenCalls = world.papaya.server.callsTo('token').length;
+    await assert.rejects(handler({ sources: [borrowed], force: true }), (error: Error) => {
+      assert.equal(error.name, 'ConfigError');
+      assert.match(error.message, new RegExp(`source "${hr.id}".*for this source`));
+      return true;
+    });
+    const unknown = { ...hr, id: 'not-pinned' };
+    await assert.rejects(handler({ sources: [unknown], force: true }), /not a source this deployment pinned/);
+    assert.equal(world.awsFaults.calls.get('GetSecretValue') ?? 0, secretReads, 'no secret was read');
+    assert.equal(world.papaya.server.callsTo('token').length, tokenCalls, 'no provider call was made');
+    assert.equal(
+      (await handler({ sources: [hr] })).outcomes[0]?.status,
+      'refreshed',
+      'its own profile passes',
+    );
   });
 });
