@@ -112,7 +112,7 @@ export function grantSourceSecrets(
   secrets: { reference: SecretReference; encryptionKey?: kms.IKey | undefined }[],
   namePrefix: string | undefined,
 ): void {
-  for (const { encryptionKey } of secrets) encryptionKey?.grantDecrypt(role);
+  grantSecretKeys(role, secrets, namePrefix);
   if (!namePrefix) {
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
@@ -141,6 +141,48 @@ export function grantSourceSecrets(
     [secretsUnderPrefix],
     "This provider's secrets share a name prefix; a fleet has too many to list within IAM policy size limits.",
   );
+}
+
+/**
+ * kms:Decrypt on a secret's own customer-managed key, only as Secrets Manager
+ * uses it (kms:ViaService) and only for this function's secrets (the SecretARN
+ * encryption context Secrets Manager always sends): the role cannot decrypt
+ * anything else under that key, directly or through another service.
+ */
+function grantSecretKeys(
+  role: iam.Role,
+  secrets: { reference: SecretReference; encryptionKey?: kms.IKey | undefined }[],
+  namePrefix: string | undefined,
+): void {
+  const stack = Stack.of(role);
+  const byKey = new Map<kms.IKey, string[]>();
+  for (const { reference, encryptionKey } of secrets) {
+    if (!encryptionKey) continue;
+    const arns = byKey.get(encryptionKey) ?? [];
+    arns.push(
+      namePrefix
+        ? stack.formatArn({
+            service: 'secretsmanager',
+            resource: 'secret',
+            resourceName: `${namePrefix}*`,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          })
+        : reference.policyResource,
+    );
+    byKey.set(encryptionKey, arns);
+  }
+  for (const [key, secretArns] of byKey) {
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['kms:Decrypt'],
+        resources: [key.keyArn],
+        conditions: {
+          StringEquals: { 'kms:ViaService': `secretsmanager.${stack.region}.${stack.urlSuffix}` },
+          StringLike: { 'kms:EncryptionContext:SecretARN': [...new Set(secretArns)] },
+        },
+      }),
+    );
+  }
 }
 
 /**

@@ -202,6 +202,12 @@ function baseUrlFor(stage: StageConfig, source: StageSource): string {
 }
 
 const COMPLETE_SECRET_ARN = /^arn:[\w-]+:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+-[A-Za-z0-9]{6}$/;
+/**
+ * Secrets Manager's suffix is 6 random letters and digits; one of only lower-case
+ * letters reads like a word ("-cashin"), so it may as well be the end of a name.
+ * Such an ARN could be partial: only { name } says which secret is meant.
+ */
+const WORDLIKE_SUFFIX = /-[a-z]{6}$/;
 
 /**
  * Secrets Manager finds a secret by its complete ARN (name, "-" and 6 random
@@ -211,6 +217,10 @@ const COMPLETE_SECRET_ARN = /^arn:[\w-]+:secretsmanager:[a-z0-9-]+:\d{12}:secret
 function secretReferenceProblem(secret: StageSource['secret']): string | undefined {
   if ('arn' in secret && !COMPLETE_SECRET_ARN.test(secret.arn)) {
     return `secret arn "${secret.arn}" is not a complete ARN (it must end in "-" and the 6 characters Secrets Manager adds: copy ARN from \`aws secretsmanager describe-secret\`), or give { name: '<secret name>' } for a secret in this stage's account and region`;
+  }
+  if ('arn' in secret && WORDLIKE_SUFFIX.test(secret.arn)) {
+    const suffix = secret.arn.slice(-7);
+    return `secret arn "${secret.arn}" is ambiguous: its last 7 characters "${suffix}" could be part of the secret's name rather than the 6 random characters Secrets Manager adds, and a partial ARN would be read as complete; give { name: '<secret name>' } instead (for a secret in this stage's account and region)`;
   }
   if ('name' in secret && secret.name.startsWith('arn:')) {
     return `secret name "${secret.name}" is an ARN: give it as { arn: '…' } (the complete ARN), or give the plain name`;

@@ -135,7 +135,7 @@ describe('secrets imported by name', () => {
 });
 
 describe("a secret's own customer managed key", () => {
-  it("is granted for Decrypt to that source's provider function only", async () => {
+  it("is granted for Decrypt to that source's provider function, only through Secrets Manager and only for its secret", async () => {
     const keyArn = `arn:aws:kms:${REGION}:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
     const { template } = synthStage({
       ...baseStage,
@@ -144,34 +144,58 @@ describe("a secret's own customer managed key", () => {
         ...baseStage.sources.slice(1),
       ],
     });
-    const decisions = await Promise.all(
-      [...rolePolicies(template)]
-        .filter(([id]) => id.includes('RefresherRole'))
-        .map(async ([id, policies]) => [
-          id.startsWith('RefresherPaypack') ? 'paypack' : 'papaya',
-          await simulate(
-            `arn:aws:iam::${ACCOUNT}:role/${id}`,
-            policies,
-            {
-              action: 'kms:Decrypt',
-              resource: keyArn,
-              context: { 'kms:ViaService': `secretsmanager.${REGION}.amazonaws.com` },
-            },
-            {
-              Version: '2012-10-17',
-              Statement: [
-                {
-                  Effect: 'Allow',
-                  Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` },
-                  Action: 'kms:*',
-                  Resource: '*',
-                },
-              ],
-            },
-          ),
-        ]),
-    );
-    assert.deepEqual(Object.fromEntries(decisions), { paypack: 'Allowed', papaya: 'ImplicitlyDenied' });
+    const ownSecret = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:token-refresher/test/cash-in-AbCdEf`;
+    const otherSecret = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:token-refresher/test/other-AbCdEf`;
+    const viaSecretsManager = `secretsmanager.${REGION}.amazonaws.com`;
+    const requests: Record<string, Record<string, string>> = {
+      'own secret, through Secrets Manager': {
+        'kms:ViaService': viaSecretsManager,
+        'kms:EncryptionContext:SecretARN': ownSecret,
+      },
+      'another secret under the same key': {
+        'kms:ViaService': viaSecretsManager,
+        'kms:EncryptionContext:SecretARN': otherSecret,
+      },
+      'own secret, called directly': { 'kms:EncryptionContext:SecretARN': ownSecret },
+      'own secret, through another service': {
+        'kms:ViaService': `ssm.${REGION}.amazonaws.com`,
+        'kms:EncryptionContext:SecretARN': ownSecret,
+      },
+    };
+    const keyPolicy = {
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` },
+          Action: 'kms:*',
+          Resource: '*',
+        },
+      ],
+    };
+    const decisions: Record<string, string> = {};
+    for (const [id, policies] of rolePolicies(template)) {
+      if (!id.includes('RefresherRole')) continue;
+      const provider = id.startsWith('RefresherPaypack') ? 'paypack' : 'papaya';
+      for (const [name, context] of Object.entries(requests)) {
+        decisions[`${provider}: ${name}`] = await simulate(
+          `arn:aws:iam::${ACCOUNT}:role/${id}`,
+          policies,
+          { action: 'kms:Decrypt', resource: keyArn, context },
+          keyPolicy,
+        );
+      }
+    }
+    assert.deepEqual(decisions, {
+      'paypack: own secret, through Secrets Manager': 'Allowed',
+      'paypack: another secret under the same key': 'ImplicitlyDenied',
+      'paypack: own secret, called directly': 'ImplicitlyDenied',
+      'paypack: own secret, through another service': 'ImplicitlyDenied',
+      'papaya: own secret, through Secrets Manager': 'ImplicitlyDenied',
+      'papaya: another secret under the same key': 'ImplicitlyDenied',
+      'papaya: own secret, called directly': 'ImplicitlyDenied',
+      'papaya: own secret, through another service': 'ImplicitlyDenied',
+    });
   });
 });
 
@@ -190,6 +214,17 @@ describe('synth rejects secret references that cannot work, saying what to chang
         }),
       ],
       /stage "test", source "cash-in": secret arn ".*" is not a complete ARN \(it must end in "-" and the 6 characters Secrets Manager adds: copy ARN from `aws secretsmanager describe-secret`\), or give \{ name: '<secret name>' \}/,
+    );
+  });
+
+  it("a partial ARN whose name ends in '-' and six letters (the old docs' own example) is ambiguous", () => {
+    reject(
+      [
+        paypack('paypack-cashin', {
+          arn: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:token-refresher/test/paypack-cashin`,
+        }),
+      ],
+      /source "paypack-cashin": secret arn ".*" is ambiguous: its last 7 characters "-cashin" could be part of the secret's name.*give \{ name: '<secret name>' \}/,
     );
   });
 
