@@ -42,8 +42,19 @@ const url = v.pipe(
     'must be an https URL such as https://api.example/v1',
   ),
 );
+/** An ARN of the service: no whitespace anywhere, and an SNS topic ARN in full (region, account, name). */
 const arn = (service: string) =>
-  v.pipe(v.string(), v.regex(new RegExp(`^arn:aws[a-z-]*:${service}:`), `must be an ${service} ARN`));
+  v.pipe(
+    v.string(),
+    v.regex(
+      service === 'sns'
+        ? /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/
+        : new RegExp(`^arn:aws[a-z-]*:${service}:\\S*$`),
+      service === 'sns'
+        ? 'must be an SNS topic ARN such as arn:aws:sns:eu-west-1:123456789012:alerts'
+        : `must be an ${service} ARN`,
+    ),
+  );
 const wholeMinutes = v.pipe(
   v.number('must be a number of minutes'),
   v.integer('must be a whole number of minutes'),
@@ -236,11 +247,17 @@ function describe(stageLabel: string, issue: v.BaseIssue<unknown>): string {
   return `${where}${fieldLabel}: ${received}${what}${hint ? `; ${hint}` : ''}`;
 }
 
-const PLACEHOLDER_HOST = /(^|\.)(invalid|example|example\.(com|net|org))$/i;
+/** RFC 2606 and RFC 6761 names that never reach a real API: .invalid, .example, example.com/net/org, .test, .localhost. */
+const PLACEHOLDER_HOST = /(^|\.)(invalid|example|example\.(com|net|org)|test|localhost)$/i;
+const LOOPBACK = /^(127(\.\d{1,3}){3}|\[::1\]|::1|0\.0\.0\.0)$/;
 
-/** Whether a host is a documentation placeholder (RFC 2606) that can never serve the real API. */
+/**
+ * Whether a host is a documentation placeholder or this machine, which can never
+ * serve the real API. A fully qualified name's trailing dot is the same name.
+ */
 export function isPlaceholderHost(host: string): boolean {
-  return PLACEHOLDER_HOST.test(host);
+  const name = host.replace(/\.+$/, '');
+  return PLACEHOLDER_HOST.test(name) || LOOPBACK.test(name);
 }
 
 /** Where each source's base URL comes from, and what is wrong with it: missing, or a placeholder. */
@@ -272,10 +289,15 @@ export function placeholderReport(stage: StageConfig): string[] {
   for (const source of stage.sources) {
     const field = source.baseUrl ? 'baseUrl' : `endpoints.${source.provider}.${source.environment}`;
     const url = source.baseUrl ?? stage.endpoints?.[source.provider]?.[source.environment];
-    const host = url ? new URL(url).hostname : undefined;
+    const parsed = url ? new URL(url) : undefined;
+    const host = parsed?.hostname;
     if (host && isPlaceholderHost(host)) {
       report.push(
         `stage "${stage.name}", source "${source.id}", field "${field}": "${host}" is a placeholder host`,
+      );
+    } else if (parsed?.protocol === 'http:') {
+      report.push(
+        `stage "${stage.name}", source "${source.id}", field "${field}": uses plain http, which would send credentials unencrypted`,
       );
     }
   }

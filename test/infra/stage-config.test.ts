@@ -132,6 +132,42 @@ describe('deploy safety', () => {
     assert.equal(synthStage(realHosts).template.toJSON().Rules?.ExampleStageIsNotDeployable, undefined);
   });
 
+  it('placeholder hosts in any spelling, and this machine, fail synth of a real stage', () => {
+    const { example: _, ...real } = baseStage;
+    for (const url of [
+      'https://papaya.example.com./api',
+      'https://api.papaya.test/api',
+      'https://papaya.localhost/api',
+      'http://localhost:8080/api',
+      'http://127.0.0.1:9000/api',
+      'http://[::1]:9000/api',
+    ]) {
+      const stage = {
+        ...real,
+        alarmEmail: 'oncall@corp.internal',
+        endpoints: { papaya: { production: url } },
+      };
+      assert.match(
+        synthError(stage),
+        /field "endpoints\.papaya\.production": ".*" is a placeholder host/,
+        url,
+      );
+    }
+  });
+
+  it('an alarm topic ARN must be a whole SNS topic ARN (no spaces)', () => {
+    for (const alarmTopicArn of [
+      'arn:aws:sns:eu-west-1:123456789012:my alerts',
+      'arn:aws:sns:eu-west-1:alerts',
+    ]) {
+      assert.match(
+        synthError({ ...baseStage, alarmTopicArn }),
+        /field "alarmTopicArn": must be an SNS topic ARN such as arn:aws:sns:eu-west-1:123456789012:alerts/,
+        alarmTopicArn,
+      );
+    }
+  });
+
   it('an example stage synthesizes, reports its placeholders, and carries a rule that refuses every deploy', () => {
     for (const stage of stages) {
       const { stack, template } = synthStage(stage);
