@@ -14,15 +14,15 @@ export interface SourceSchedule {
 /** The refresher functions' default timeout. */
 export const DEFAULT_TIMEOUT_SECONDS = 30;
 
-/** A schedule for a token life known only from configuration (oauth2's `expectedLifetimeSeconds`). */
+/** A schedule for a token life known only from configuration (oauth2's `expectedLifetimeSeconds`, Papaya's `expirationSeconds`). */
 export type ScheduleForLifetime = (lifetimeSeconds: number) => SourceSchedule;
 
 /** Production schedules derived from each provider's token life (see schedule-policy.ts for the rule). */
 export const DEFAULT_SCHEDULES: Record<ProviderName, SourceSchedule | ScheduleForLifetime> = {
   // 15-minute tokens: refresh under 10 min left, checked every 4 min (one failed run still leaves > 1.5 min).
   paypack: { period: Duration.minutes(4), refreshThreshold: Duration.minutes(10) },
-  // 24 h tokens: refresh under 12 h left, checked hourly (half a day of outage is survivable).
-  papaya: { period: Duration.hours(1), refreshThreshold: Duration.hours(12) },
+  // The TTL is chosen per source (`expirationSeconds`, 24 h by default: under 12 h left, hourly).
+  papaya: scheduleForLifetime,
   oauth2: scheduleForLifetime,
 };
 
