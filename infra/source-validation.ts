@@ -14,7 +14,7 @@ import type { FunctionSource } from './refresher-function.ts';
 import { secretReference } from './refresher-permissions.ts';
 import { scheduleProblem } from './schedule-policy.ts';
 import type { ShardSource } from './source-shard.ts';
-import type { TokenRefresherSource } from './token-refresher.ts';
+import type { TokenRefresherSource } from './token-refresher-source.ts';
 
 export const DEFAULT_BASE_URLS: Partial<Record<ProviderName, string>> = {
   paypack: 'https://payments.paypack.rw/api',

@@ -5,7 +5,6 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
-import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
@@ -13,7 +12,7 @@ import { Construct } from 'constructs';
 import { tokenParameterName } from '../lambda/config/source-config.ts';
 import type { ProviderName } from '../lambda/providers/index.ts';
 import { RefresherDashboard } from './dashboard.ts';
-import { DEFAULT_TIMEOUT_SECONDS, type SourceSchedule } from './default-schedules.ts';
+import { DEFAULT_TIMEOUT_SECONDS } from './default-schedules.ts';
 import { applyLandingZone, type LandingZoneOptions } from './landing-zone.ts';
 import { RefresherAlarms } from './refresher-alarms.ts';
 import { createRefresherFunction, SERVICE_NAME } from './refresher-function.ts';
@@ -41,28 +40,9 @@ export {
 export { assignShards } from './source-shard.ts';
 export { DEFAULT_BASE_URLS } from './source-validation.ts';
 
-export interface TokenRefresherSource {
-  /** 1-64 letters, digits, "_", "." or "-". */
-  id: string;
-  provider: ProviderName;
-  /** Default: the provider's public API (Paypack only; Papaya's host comes from its integration support). */
-  baseUrl?: string;
-  /** Holds the credentials JSON for this source. */
-  secret: secretsmanager.ISecret;
-  /** The customer managed key the secret is encrypted with, if not the default aws/secretsmanager key. */
-  secretEncryptionKey?: kms.IKey;
-  /** Default: the provider's schedule in DEFAULT_SCHEDULES. */
-  schedule?: SourceSchedule;
-  /** Provider options (Papaya: expirationSeconds, tokenName). */
-  options?: Record<string, unknown>;
-  /** Refresh at deploy time so the parameter exists when `cdk deploy` returns. Default true; false for empty placeholder secrets. */
-  refreshOnDeploy?: boolean;
-  /**
-   * The secret is still an empty placeholder: the schedule is created disabled and the source's alarms
-   * notify no one, so an unfilled secret pages nobody. Default false.
-   */
-  awaitingCredentials?: boolean;
-}
+import type { TokenRefresherSource } from './token-refresher-source.ts';
+
+export type { TokenRefresherSource };
 
 export interface TokenRefresherProps {
   sources: TokenRefresherSource[];

@@ -1,6 +1,15 @@
-import { ProviderError, type ProviderProblem } from '../errors.ts';
+import { ProviderError } from '../errors.ts';
 import type { Redactor } from '../redact.ts';
-import { type BackoffPolicy, DEFAULT_BACKOFF, fullJitterDelay, parseRetryAfter } from './backoff.ts';
+import { type BackoffPolicy, DEFAULT_BACKOFF, fullJitterDelay } from './backoff.ts';
+import {
+  type AttemptFailure,
+  interpretResponse,
+  type ProviderResponse,
+  readCapped,
+} from './provider-response.ts';
+
+export type { ProviderResponse } from './provider-response.ts';
+
 import { baseUrlProblem } from './url-policy.ts';
 
 export interface HttpSettings {
@@ -51,11 +60,6 @@ export interface ProviderRequest {
   retry: boolean;
 }
 
-export interface ProviderResponse {
-  status: number;
-  body: unknown;
-}
-
 export interface RetryNotice {
   route: string;
   attempt: number;
@@ -78,14 +82,6 @@ export interface ProviderHttpClientOptions {
 
 /** Smallest slice of time worth starting an attempt with. */
 const MIN_ATTEMPT_MS = 250;
-
-interface AttemptFailure {
-  code: ProviderProblem;
-  detail: string;
-  status?: number;
-  retryable: boolean;
-  retryAfterMs?: number;
-}
 
 /**
  * JSON over HTTPS for provider auth endpoints: per-attempt timeout, response size
@@ -175,7 +171,11 @@ export class ProviderHttpClient {
           retryable: false,
         };
       }
-      return this.#interpret(response, text, request.answerStatuses);
+      return interpretResponse(response, text, {
+        answerStatuses: request.answerStatuses,
+        redactor: this.#options.redactor,
+        now: runtime.now(),
+      });
     } catch (error) {
       if (controller.signal.aborted) {
         return {
@@ -192,68 +192,6 @@ export class ProviderHttpClient {
     } finally {
       clearTimeout(timer);
     }
-  }
-
-  #interpret(
-    response: Response,
-    text: string,
-    answerStatuses: readonly number[] = [],
-  ): ProviderResponse | AttemptFailure {
-    const { status } = response;
-    const json = parseJson(text);
-    // A listed error status the provider explains itself; without a JSON body it is treated like any other.
-    if (answerStatuses.includes(status) && json.ok) return { status, body: json.value };
-    if (status >= 200 && status < 300) {
-      if (json.ok) return { status, body: json.value };
-      return {
-        code: 'PROVIDER_BAD_RESPONSE',
-        detail: describeNonJson(response, text),
-        status,
-        retryable: false,
-      };
-    }
-    if (status >= 300 && status < 400) {
-      return {
-        code: 'PROVIDER_BAD_RESPONSE',
-        detail: `answered HTTP ${status} (a redirect, refused)`,
-        status,
-        retryable: false,
-      };
-    }
-    const said = json.ok ? this.#providerMessage(json.value) : '';
-    const base = { status, detail: `answered HTTP ${status}${said}` };
-    if (status === 401 || status === 403)
-      return { ...base, code: 'PROVIDER_AUTH_REJECTED', retryable: false };
-    if (status === 429) {
-      const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), this.#options.runtime.now());
-      return {
-        ...base,
-        code: 'PROVIDER_RATE_LIMITED',
-        retryable: true,
-        ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
-      };
-    }
-    if (status >= 500 || status === 408) {
-      const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), this.#options.runtime.now());
-      return {
-        ...base,
-        code: 'PROVIDER_SERVER_ERROR',
-        retryable: true,
-        ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
-      };
-    }
-    return { ...base, code: 'PROVIDER_CLIENT_ERROR', retryable: false };
-  }
-
-  /** The provider's own error text ("message" for Paypack, "error" for Papaya), scrubbed and shortened. */
-  #providerMessage(body: unknown): string {
-    if (typeof body !== 'object' || body === null) return '';
-    const record = body as Record<string, unknown>;
-    const message = [record.message, record.error].find((value) => typeof value === 'string') as
-      | string
-      | undefined;
-    if (!message) return '';
-    return `: "${this.#options.redactor.quoteProviderText(message)}"`;
   }
 
   #deadlineError(
@@ -301,47 +239,6 @@ function encodeBody(request: ProviderRequest): string | undefined {
       request.form.map(([name, value]): [string, string] => [name, value]),
     ).toString();
   return request.body === undefined ? undefined : JSON.stringify(request.body);
-}
-
-function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
-  if (text.trim() === '') return { ok: false };
-  try {
-    return { ok: true, value: JSON.parse(text) };
-  } catch {
-    return { ok: false };
-  }
-}
-
-function describeNonJson(response: Response, text: string): string {
-  const type = response.headers.get('content-type') ?? 'no content type';
-  if (text.trim() === '') return `answered HTTP ${response.status} with an empty body`;
-  if (/html/i.test(type) || /^\s*</.test(text))
-    return `answered HTTP ${response.status} with an HTML page instead of JSON`;
-  return `answered HTTP ${response.status} with a body that is not valid JSON (${type})`;
-}
-
-/** Reads the body as text, or undefined once it grows past the cap (the rest is not downloaded). */
-async function readCapped(response: Response, maxBytes: number): Promise<string | undefined> {
-  const declared = Number(response.headers.get('content-length'));
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    await response.body?.cancel();
-    return undefined;
-  }
-  if (!response.body) return '';
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel();
-      return undefined;
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** Only the error code of a network failure: messages of HTTP client errors can carry the URL. */

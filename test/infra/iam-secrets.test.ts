@@ -27,7 +27,7 @@ const paypack = (id: string, secret: StageSource['secret']): StageSource => ({
 /** Ids ending in "-" and 6 characters: the partial ARN of such a name reads as a complete ARN. */
 const prodLike: StageConfig = {
   name: 'prodlike',
-  alarmEmail: 'oncall@acme.test',
+  alarmEmail: 'oncall@acme.internal',
   sources: [
     paypack('paypack-cashin', { name: 'token-refresher/prod/paypack-cashin' }),
     paypack('paypack-payout', { name: 'token-refresher/prod/paypack-payout' }),

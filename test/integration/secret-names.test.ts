@@ -9,7 +9,7 @@ import { World } from '../support/world.ts';
 function secretIdFromSchedule(sourceId: string, secretName: string): string {
   const { stack } = synthStage({
     name: 'prodlike',
-    alarmEmail: 'oncall@acme.test',
+    alarmEmail: 'oncall@acme.internal',
     sources: [{ id: sourceId, provider: 'paypack', environment: 'production', secret: { name: secretName } }],
   });
   const [, schedule] = resourcesIn(nestedTemplates(stack), 'AWS::Scheduler::Schedule')[0] ?? [];

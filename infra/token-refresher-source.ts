@@ -1,0 +1,28 @@
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type { ProviderName } from '../lambda/providers/index.ts';
+import type { SourceSchedule } from './default-schedules.ts';
+
+/** One source as the TokenRefresher construct takes it. */
+export interface TokenRefresherSource {
+  /** 1-64 letters, digits, "_", "." or "-". */
+  id: string;
+  provider: ProviderName;
+  /** Default: the provider's public API (Paypack only; Papaya's host comes from its integration support). */
+  baseUrl?: string;
+  /** Holds the credentials JSON for this source. */
+  secret: secretsmanager.ISecret;
+  /** The customer managed key the secret is encrypted with, if not the default aws/secretsmanager key. */
+  secretEncryptionKey?: kms.IKey;
+  /** Default: the provider's schedule in DEFAULT_SCHEDULES. */
+  schedule?: SourceSchedule;
+  /** Provider options (Papaya: expirationSeconds, tokenName). */
+  options?: Record<string, unknown>;
+  /** Refresh at deploy time so the parameter exists when `cdk deploy` returns. Default true; false for empty placeholder secrets. */
+  refreshOnDeploy?: boolean;
+  /**
+   * The secret is still an empty placeholder: the schedule is created disabled and the source's alarms
+   * notify no one, so an unfilled secret pages nobody. Default false.
+   */
+  awaitingCredentials?: boolean;
+}
