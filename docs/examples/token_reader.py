@@ -2,11 +2,14 @@
 
 Caches each token until 60 s before its own expiresAt (not for a fixed TTL), so a
 warm container reads SSM about once per token and never returns an expired one.
-While the refresher is late (a provider outage), it re-reads at most every 5 s.
+While the refresher is late (a provider outage) or SSM fails, it re-reads at most
+every 5 s, serving a cached token as long as it has 5 s of life; an error names the
+SSM error code.
 Copy this file into your function; boto3 ships with the Lambda Python runtime.
 """
 
 import json
+import math
 import time
 from datetime import datetime
 
@@ -19,45 +22,74 @@ class TokenUnavailable(Exception):
 
 class TokenReader:
     def __init__(self, ssm=None, margin_seconds=60, minimum_lifetime_seconds=5, recheck_seconds=5, clock=time.time):
+        for option, value in (("margin_seconds", margin_seconds),
+                              ("minimum_lifetime_seconds", minimum_lifetime_seconds),
+                              ("recheck_seconds", recheck_seconds)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+                raise ValueError(f'TokenReader option "{option}" must be a finite number of seconds, at least 0')
+        if margin_seconds < minimum_lifetime_seconds:
+            raise ValueError(
+                f'TokenReader option "margin_seconds" ({margin_seconds}) must be at least '
+                f'"minimum_lifetime_seconds" ({minimum_lifetime_seconds})'
+            )
         self._ssm = ssm or boto3.client("ssm")
         self._margin = margin_seconds
         self._minimum = minimum_lifetime_seconds
         self._recheck = recheck_seconds
         self._clock = clock
-        self._last = {}  # parameter name -> (read at, token dict or None, expires at or why there is none)
+        # parameter name -> {"token", "expires_at"} of the last token read (kept through SSM errors),
+        # "attempt_at" of the last read, and "problem" when that read gave no token good for the margin.
+        self._known = {}
 
     def get_token(self, name, force_refresh=False):
-        """The published token dict; force_refresh=True after the provider answered 401."""
-        last = self._last.get(name)
-        if last and not force_refresh:
-            read_at, token, expires_at = last
-            if token and self._clock() < expires_at - self._margin:
-                return token
-            if self._clock() - read_at < self._recheck:
-                return self._usable(name, last)
-        return self._usable(name, self._read(name))
+        """The published token dict; force_refresh=True after the provider answered 401 (always reads SSM)."""
+        known = self._known.get(name)
+        now = self._clock()
+        if known and not force_refresh:
+            if known.get("token") and now < known["expires_at"] - self._margin:
+                return known["token"]
+            if now - known["attempt_at"] < self._recheck:
+                return self._usable(name, known)
+        return self._usable(name, self._read(name, force_refresh))
 
-    def _read(self, name):
+    def _read(self, name, forced):
+        previous = self._known.get(name) or {}
         try:
             value = self._ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
             token = _published_token(value)
-            last = (self._clock(), token, _instant(token["expiresAt"])) if token else (
-                self._clock(), None, "the value is not a published token")
-        except self._ssm.exceptions.ParameterNotFound:
-            last = (self._clock(), None, "the parameter does not exist yet")
-        self._last[name] = last
-        return last
+            known = {"token": token, "expires_at": _instant(token["expiresAt"])} if token else {
+                "problem": "the value is not a published token"}
+        except Exception as error:  # noqa: BLE001 - every SSM failure is reported by its error code
+            code = _error_code(error)
+            if code == "ParameterNotFound":
+                known = {"problem": "the parameter does not exist yet"}
+            else:
+                # A token with life left is served through SSM errors (not to a forced read: it was just refused).
+                kept = {} if forced or not previous.get("token") else {
+                    "token": previous["token"], "expires_at": previous["expires_at"]}
+                known = {**kept, "problem": f"SSM GetParameter failed ({code})"}
+        known["attempt_at"] = self._clock()
+        self._known[name] = known
+        return known
 
-    def _usable(self, name, last):
-        _, token, expires_at = last
-        if token is None:
-            raise TokenUnavailable(f"no usable token in {name}: {expires_at}")
-        if expires_at - self._minimum <= self._clock():
+    def _usable(self, name, known):
+        token = known.get("token")
+        if token and known["expires_at"] - self._minimum > self._clock():
+            # Inside the margin the token is still returned, and the parameter looked at again after recheck_seconds.
+            return token
+        if token:
+            also = f", and {known['problem']}" if known.get("problem") else ""
             raise TokenUnavailable(
-                f"no usable token in {name}: the token expired or expires within seconds ({token['expiresAt']})"
+                f"no usable token in {name}: the token expired or expires within seconds ({token['expiresAt']}){also}"
             )
-        # Inside the margin the token is still returned, and the parameter looked at again after recheck_seconds.
-        return token
+        raise TokenUnavailable(f"no usable token in {name}: {known.get('problem', 'no token has been read')}")
+
+
+def _error_code(error):
+    response = getattr(error, "response", None)
+    if isinstance(response, dict):
+        return response.get("Error", {}).get("Code") or type(error).__name__
+    return type(error).__name__
 
 
 def _instant(text):

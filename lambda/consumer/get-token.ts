@@ -24,24 +24,39 @@ export interface GetTokenOptions {
 
 /** The parameter holds no usable token: missing, malformed, or (nearly) expired. The refresher's alarms will say why. */
 export class TokenUnavailableError extends Error {
-  constructor(parameterName: string, reason: string) {
-    super(`no usable token in ${parameterName}: ${reason}`);
+  constructor(parameterName: string, reason: string, cause?: unknown) {
+    super(`no usable token in ${parameterName}: ${reason}`, cause === undefined ? undefined : { cause });
     this.name = 'TokenUnavailableError';
   }
 }
 
-/** What the last read of one parameter found: a token, or why there was none. */
-type LastRead = { readAt: number } & (
-  | { token: PublishedToken; expiresAt: number }
-  | { token?: undefined; problem: string }
-);
+/**
+ * What the reader knows of one parameter: the last token it read (kept through
+ * later SSM errors while it has life), and what the last attempt found.
+ */
+interface Known {
+  token?: PublishedToken;
+  expiresAt?: number;
+  /** When the last read was attempted; no new read before `recheckSeconds` after a miss or an error. */
+  attemptAt: number;
+  /** Why the last attempt gave no token good for the margin: missing, malformed, or the SSM error. */
+  problem?: string;
+  cause?: unknown;
+}
+
+/** A read in flight; the sequence tells a newer read from the one a `finally` is clearing. */
+interface InFlight {
+  sequence: number;
+  promise: Promise<PublishedToken>;
+}
 
 /**
  * Reads tokens published by the refresher. Each token is cached until shortly
  * before its own expiry (not for a fixed few seconds), so a warm consumer reads
  * SSM about once per token, and never returns a token that has expired. While
- * the refresher is late, it re-reads at most every few seconds instead of on
- * every call.
+ * the refresher is late, or SSM fails, it reads again at most every few seconds
+ * instead of on every call, and serves the cached token as long as it has its
+ * minimum lifetime.
  */
 export class TokenReader {
   readonly #ssm: SSMClient;
@@ -49,34 +64,56 @@ export class TokenReader {
   readonly #minimumMs: number;
   readonly #recheckMs: number;
   readonly #now: () => number;
-  readonly #last = new Map<string, LastRead>();
-  readonly #reads = new Map<string, Promise<PublishedToken>>();
+  readonly #known = new Map<string, Known>();
+  readonly #reads = new Map<string, InFlight>();
+  #sequence = 0;
 
   constructor(options: TokenReaderOptions = {}) {
+    const seconds = (name: keyof TokenReaderOptions, fallback: number, minimum = 0): number => {
+      const value = options[name] ?? fallback;
+      if (typeof value !== 'number' || !Number.isFinite(value) || value < minimum) {
+        throw new RangeError(
+          `TokenReader option "${name}" must be a finite number of seconds, at least ${minimum}`,
+        );
+      }
+      return value;
+    };
+    const minimum = seconds('minimumLifetimeSeconds', 5);
+    const margin = seconds('expiryMarginSeconds', 60);
+    if (margin < minimum) {
+      throw new RangeError(
+        `TokenReader option "expiryMarginSeconds" (${margin}) must be at least "minimumLifetimeSeconds" (${minimum}): a cached token must be re-read before it is too short-lived to serve`,
+      );
+    }
     this.#ssm = options.ssm ?? new SSMClient({});
-    this.#marginMs = (options.expiryMarginSeconds ?? 60) * 1000;
-    this.#minimumMs = (options.minimumLifetimeSeconds ?? 5) * 1000;
-    this.#recheckMs = (options.recheckSeconds ?? 5) * 1000;
+    this.#marginMs = margin * 1000;
+    this.#minimumMs = minimum * 1000;
+    this.#recheckMs = seconds('recheckSeconds', 5) * 1000;
     this.#now = options.now ?? Date.now;
   }
 
   async getToken(parameterName: string, options: GetTokenOptions = {}): Promise<PublishedToken> {
-    const last = this.#last.get(parameterName);
-    if (!options.forceRefresh && last) {
-      const now = this.#now();
-      if (last.token && now < last.expiresAt - this.#marginMs) return last.token;
-      if (now - last.readAt < this.#recheckMs) return this.#usable(parameterName, last);
+    const asked = this.#now();
+    const known = this.#known.get(parameterName);
+    if (!options.forceRefresh && known) {
+      if (known.token && known.expiresAt !== undefined && asked < known.expiresAt - this.#marginMs)
+        return known.token;
+      if (asked - known.attemptAt < this.#recheckMs) return this.#usable(parameterName, known);
     }
-    // Concurrent callers share one read.
-    let read = this.#reads.get(parameterName);
-    if (!read) {
-      read = this.#read(parameterName).finally(() => this.#reads.delete(parameterName));
-      this.#reads.set(parameterName, read);
-    }
-    return read;
+    // Concurrent callers share one read. A forced one (after a 401) never joins a read already in flight:
+    // that read began before the caller was refused, and may return the very token that failed.
+    const inFlight = this.#reads.get(parameterName);
+    if (inFlight && !options.forceRefresh) return inFlight.promise;
+    const sequence = ++this.#sequence;
+    const promise = this.#read(parameterName, options.forceRefresh === true).finally(() => {
+      if (this.#reads.get(parameterName)?.sequence === sequence) this.#reads.delete(parameterName);
+    });
+    this.#reads.set(parameterName, { sequence, promise });
+    return promise;
   }
 
-  async #read(parameterName: string): Promise<PublishedToken> {
+  async #read(parameterName: string, forced: boolean): Promise<PublishedToken> {
+    const previous = this.#known.get(parameterName);
     let value: string | undefined;
     try {
       const { Parameter } = await this.#ssm.send(
@@ -85,33 +122,42 @@ export class TokenReader {
       value = Parameter?.Value;
     } catch (error) {
       const name = error instanceof Error ? error.name : 'UnknownError';
-      if (name !== 'ParameterNotFound') throw error;
+      if (name === 'ParameterNotFound') {
+        return this.#record(parameterName, {
+          attemptAt: this.#now(),
+          problem: 'the parameter does not exist yet',
+        });
+      }
+      // Keep what was read before: a token with life left is served until then (not after a forced read:
+      // its caller was just refused with it).
+      const kept = previous?.token && !forced ? { token: previous.token, expiresAt: previous.expiresAt } : {};
       return this.#record(parameterName, {
-        readAt: this.#now(),
-        problem: 'the parameter does not exist yet',
+        ...kept,
+        attemptAt: this.#now(),
+        problem: `SSM GetParameter failed (${name})`,
+        cause: error,
       });
     }
     const token = value === undefined ? undefined : parsePublishedToken(value);
-    const readAt = this.#now();
-    if (!token) return this.#record(parameterName, { readAt, problem: 'the value is not a published token' });
-    return this.#record(parameterName, { readAt, token, expiresAt: Date.parse(token.expiresAt) });
+    const attemptAt = this.#now();
+    if (!token)
+      return this.#record(parameterName, { attemptAt, problem: 'the value is not a published token' });
+    return this.#record(parameterName, { attemptAt, token, expiresAt: Date.parse(token.expiresAt) });
   }
 
-  #record(parameterName: string, read: LastRead): PublishedToken {
-    this.#last.set(parameterName, read);
-    return this.#usable(parameterName, read);
+  #record(parameterName: string, known: Known): PublishedToken {
+    this.#known.set(parameterName, known);
+    return this.#usable(parameterName, known);
   }
 
-  /** The token of the last read while it has life enough; inside the margin it is returned, but looked at again soon. */
-  #usable(parameterName: string, read: LastRead): PublishedToken {
-    if (!read.token) throw new TokenUnavailableError(parameterName, read.problem);
-    if (read.expiresAt - this.#minimumMs <= this.#now()) {
-      throw new TokenUnavailableError(
-        parameterName,
-        `the token expired or expires within seconds (${read.token.expiresAt})`,
-      );
-    }
-    return read.token;
+  /** The known token while it has its minimum lifetime (inside the margin it is still served, and re-read soon). */
+  #usable(parameterName: string, known: Known): PublishedToken {
+    if (known.token && known.expiresAt !== undefined && known.expiresAt - this.#minimumMs > this.#now())
+      return known.token;
+    const reason = known.token
+      ? `the token expired or expires within seconds (${known.token.expiresAt})${known.problem ? `, and ${known.problem}` : ''}`
+      : (known.problem ?? 'no token has been read');
+    throw new TokenUnavailableError(parameterName, reason, known.cause);
   }
 }
 

@@ -104,3 +104,85 @@ describe('the Python (boto3) reader from docs/consumers.md', { skip }, () => {
     }
   });
 });
+
+/** The same edge cases as test/unit/get-token.test.ts, against a stand-in SSM that throttles on cue. */
+const EDGE_DRIVER = `
+import json, sys
+from datetime import datetime, timezone
+from botocore.exceptions import ClientError
+sys.path.insert(0, sys.argv[1])
+from token_reader import TokenReader, TokenUnavailable
+
+T0 = 1_800_000_000.0
+def value(token, seconds_left):
+    iso = lambda t: datetime.fromtimestamp(t, timezone.utc).isoformat().replace("+00:00", "Z")
+    return json.dumps({"token": token, "tokenType": "Bearer", "expiresAt": iso(T0 + seconds_left),
+                       "issuedAt": iso(T0), "provider": "paypack", "source": "cash-in"})
+
+class FakeSsm:
+    def __init__(self, answers):
+        self.answers, self.reads = list(answers), 0
+    def get_parameter(self, Name, WithDecryption):
+        self.reads += 1
+        answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        if answer == "throttle":
+            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "GetParameter")
+        return {"Parameter": {"Value": answer}}
+
+out = {}
+for label, options in (("margin -30", {"margin_seconds": -30}), ("margin nan", {"margin_seconds": float("nan")}),
+                       ("margin below minimum", {"margin_seconds": 3, "minimum_lifetime_seconds": 5})):
+    try:
+        TokenReader(ssm=FakeSsm(["x"]), **options)
+        out[label] = "accepted"
+    except ValueError as error:
+        out[label] = str(error)
+
+now = [T0]
+ssm = FakeSsm([value("cached", 110), "throttle"])
+reader = TokenReader(ssm=ssm, clock=lambda: now[0])
+reader.get_token("p")
+now[0] += 60
+served = [reader.get_token("p")["token"] for _ in range(5)]
+out["through errors"] = {"served": served, "reads": ssm.reads}
+now[0] += 5
+reader.get_token("p")
+out["after recheck"] = ssm.reads
+now[0] += 42
+try:
+    reader.get_token("p")
+except TokenUnavailable as error:
+    out["too short-lived"] = str(error)
+
+forced = TokenReader(ssm=FakeSsm([value("refused", 600), "throttle"]), clock=lambda: T0)
+forced.get_token("p")
+try:
+    forced.get_token("p", force_refresh=True)
+    out["forced"] = "returned the refused token"
+except TokenUnavailable as error:
+    out["forced"] = str(error)
+print(json.dumps(out))
+`;
+
+describe('the Python reader behaves as the TypeScript one at the edges', { skip }, () => {
+  it('checks its options, serves a live token through SSM errors, waits recheck_seconds, names the SSM error', async () => {
+    const { stdout } = await promisify(execFile)('python3', ['-c', EDGE_DRIVER, examples]);
+    const out = JSON.parse(stdout) as Record<string, unknown>;
+    assert.match(String(out['margin -30']), /option "margin_seconds" must be a finite number/);
+    assert.match(String(out['margin nan']), /option "margin_seconds" must be a finite number/);
+    assert.match(
+      String(out['margin below minimum']),
+      /"margin_seconds" \(3\) must be at least "minimum_lifetime_seconds"/,
+    );
+    assert.deepEqual(out['through errors'], {
+      served: ['cached', 'cached', 'cached', 'cached', 'cached'],
+      reads: 2,
+    });
+    assert.equal(out['after recheck'], 3);
+    assert.match(
+      String(out['too short-lived']),
+      /expires within seconds.*SSM GetParameter failed \(ThrottlingException\)/,
+    );
+    assert.match(String(out.forced), /no usable token in p: SSM GetParameter failed \(ThrottlingException\)/);
+  });
+});
