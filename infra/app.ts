@@ -9,9 +9,9 @@ function buildApp(app = new App()): App {
   const only = app.node.tryGetContext('stage') as string | undefined;
   const selected = only ? stages.filter((stage) => stage.name === only) : stages;
   if (selected.length === 0) {
-    throw new Error(
-      `no stage "${only}" in infra/config/stages.ts (stages: ${stages.map((stage) => stage.name).join(', ')})`,
-    );
+    throw new StageConfigError([
+      `-c stage=${only}: no such stage; the stages in infra/config/stages.ts are ${stages.map((stage) => stage.name).join(', ')}`,
+    ]);
   }
   for (const stage of selected) {
     new TokenRefresherStack(app, `TokenRefresher-${stage.name}`, {

@@ -158,14 +158,19 @@ const stageSchema = v.pipe(
     perSourceAlarms: v.optional(v.boolean()),
     exampleConsumerSourceId: v.optional(sourceId),
   }),
-  v.forward(
-    v.check(
-      (stage) => Boolean(stage.alarmEmail || stage.alarmTopicArn || stage.alarmDestination === 'none'),
-      'no alarm destination, so alarms would notify no one: set alarmEmail or alarmTopicArn, or alarmDestination: "none" to deploy without one on purpose',
-    ),
-    ['alarmEmail'],
-  ),
 );
+
+/**
+ * Checked on the raw stage, beside the schema rather than after it: a pipe check
+ * runs only once every field is valid, so this mistake would come in a second round.
+ */
+function alarmDestinationProblem(raw: unknown, stageLabel: string): string[] {
+  const stage = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+  if (stage.alarmEmail || stage.alarmTopicArn || stage.alarmDestination !== undefined) return [];
+  return [
+    `${stageLabel}, field "alarmEmail": no alarm destination, so alarms would notify no one: set alarmEmail or alarmTopicArn, or alarmDestination: "none" to deploy without one on purpose`,
+  ];
+}
 
 /** The schedule problem of a source, in minutes, with advice that is possible; undefined when it is sound. */
 function scheduleAdvice(raw: unknown): ScheduleProblem | undefined {
@@ -211,9 +216,16 @@ export function validateStage(raw: unknown): StageConfig {
   const parsed = v.safeParse(stageSchema, raw);
   const stageName = (raw as { name?: unknown } | null)?.name;
   const stageLabel = `stage "${typeof stageName === 'string' ? stageName : '?'}"`;
-  if (!parsed.success) throw new StageConfigError(parsed.issues.map((issue) => describe(stageLabel, issue)));
+  const alarmProblem = alarmDestinationProblem(raw, stageLabel);
+  if (!parsed.success) {
+    throw new StageConfigError([
+      ...parsed.issues.map((issue) => describe(stageLabel, issue)),
+      ...alarmProblem,
+    ]);
+  }
   const stage = parsed.output as StageConfig;
   const problems = [
+    ...alarmProblem,
     ...stage.sources.flatMap((source) => endpointProblems(stage, source, stageLabel)),
     ...placeholderProblems(stage),
   ];

@@ -81,9 +81,7 @@ export class TokenReader {
     const minimum = seconds('minimumLifetimeSeconds', 5);
     const margin = seconds('expiryMarginSeconds', 60);
     if (margin < minimum) {
-      throw new RangeError(
-        `TokenReader option "expiryMarginSeconds" (${margin}) must be at least "minimumLifetimeSeconds" (${minimum}): a cached token must be re-read before it is too short-lived to serve`,
-      );
+      throw new RangeError('TokenReader option "expiryMarginSeconds" must be >= "minimumLifetimeSeconds"');
     }
     this.#ssm = options.ssm ?? new SSMClient({});
     this.#marginMs = margin * 1000;

@@ -205,7 +205,7 @@ describe('the packed package, installed as a consumer team installs it', () => {
     }
   });
 
-  it('adds under 2 KiB of minified code to a consumer bundle (SDK external), and no validation library', async (t) => {
+  it('adds under 3 KiB of minified code to a consumer bundle (SDK external), and no validation library', async (t) => {
     const esbuild = join(project, 'node_modules/.bin/esbuild');
     writeFileSync(
       join(project, 'with-client.mjs'),
@@ -245,7 +245,7 @@ describe('the packed package, installed as a consumer team installs it', () => {
     t.diagnostic(
       `consumer bundle: ${sizes['with-client']} B with token-refresher/client, ${sizes['by-hand']} B reading SSM by hand: +${added} B`,
     );
-    assert.ok(added < 2048, `client adds ${added} B`);
+    assert.ok(added < 3072, `client adds ${added} B`);
   });
 
   it('a second CDK app reaches the refresher by prefix: one parameter, a conditioned Decrypt, no exports', async () => {

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { describe, it } from 'node:test';
 import type { StageConfig, StageSource } from '../../infra/config/stage-config.ts';
 import { stages } from '../../infra/config/stages.ts';
@@ -105,6 +107,27 @@ describe('deploy safety', () => {
     assert.equal(
       synthError(silent),
       'stage "test", field "alarmEmail": no alarm destination, so alarms would notify no one: set alarmEmail or alarmTopicArn, or alarmDestination: "none" to deploy without one on purpose (edit infra/config/stages.ts)',
+    );
+  });
+
+  it('a missing alarm destination is reported with the other mistakes, in one round', () => {
+    const { alarmEmail: _, ...silent } = baseStage;
+    const broken = { ...silent, sources: [{ ...(baseStage.sources[0] as object), provider: 'paypak' }] };
+    const message = synthError(broken);
+    assert.match(message, /^2 problems in infra\/config\/stages\.ts:/);
+    assert.match(message, /field "provider": "paypak" is not a provider/);
+    assert.match(message, /field "alarmEmail": no alarm destination/);
+  });
+
+  it('an unknown -c stage= is one line naming the known stages, no stack trace', () => {
+    const app = spawnSync(process.execPath, ['--import', 'tsx', 'infra/app.ts'], {
+      env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify({ stage: 'staging' }), CDK_OUTDIR: tmpdir() },
+      encoding: 'utf8',
+    });
+    assert.equal(app.status, 1);
+    assert.equal(
+      app.stderr.trim(),
+      '-c stage=staging: no such stage; the stages in infra/config/stages.ts are dev, prod (edit infra/config/stages.ts)',
     );
   });
 
