@@ -1,19 +1,16 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { type Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { type SourceDefinition, sourceProfile } from '../lambda/config/source-config.ts';
 import { type ProviderName, providerFactories } from '../lambda/providers/index.ts';
-import { HANDLER_ENTRIES, lambdaBundling } from './bundling.ts';
+import { HANDLER_FILE, handlerCode } from './handler-code.ts';
 import { acknowledgeWildcardResources } from './nag.ts';
 import { grantRefresherPermissions, grantSourceSecrets, secretReference } from './refresher-permissions.ts';
 
@@ -57,7 +54,7 @@ export function createRefresherFunction(
   scope: Construct,
   id: string,
   props: RefresherFunctionProps,
-): nodejs.NodejsFunction {
+): lambda.Function {
   const { provider, sources } = props;
   const definitions = sources.map((source) => source.definition);
   const allowedBaseUrls = [...new Set(definitions.map((definition) => definition.baseUrl))];
@@ -76,9 +73,9 @@ export function createRefresherFunction(
     assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
     description: `token-refresher ${provider} function: its logs, its sources' secrets and parameters, the lock table`,
   });
-  const fn = new nodejs.NodejsFunction(scope, id, {
-    entry: handlerEntry(provider),
-    handler: 'handler',
+  const fn = new lambda.Function(scope, id, {
+    code: handlerCode(provider),
+    handler: HANDLER_FILE.replace(/\.mjs$/, '.handler'),
     runtime: lambda.Runtime.NODEJS_24_X,
     architecture: lambda.Architecture.ARM_64,
     memorySize: props.memorySize,
@@ -100,7 +97,6 @@ export function createRefresherFunction(
       POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
       POWERTOOLS_METRICS_NAMESPACE: props.metricNamespace,
     },
-    bundling: lambdaBundling({ bundleAwsSDK: true }),
     onFailure: new destinations.SqsDestination(props.deadLetterQueue),
     retryAttempts: 1,
   });
@@ -181,13 +177,4 @@ function pinnedProfiles(sources: SourceDefinition[]): Record<string, string> {
     );
   }
   return { REFRESHER_PINNED_PROFILES: json };
-}
-
-/**
- * The handler beside this module, wherever the construct runs from: the `.ts`
- * source in this repository, the compiled `.js` in the installed package.
- */
-function handlerEntry(provider: ProviderName): string {
-  const source = fileURLToPath(new URL(`../${HANDLER_ENTRIES[provider]}`, import.meta.url));
-  return existsSync(source) ? source : source.replace(/\.ts$/, '.js');
 }

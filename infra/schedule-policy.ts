@@ -13,7 +13,7 @@
  * advice is always reachable: never a threshold at or above the token lifetime.
  */
 
-/** Consumers stop using a cached token this long before it expires (lambda/consumer/get-token.ts). */
+/** Consumers stop using a cached token this long before it expires (packages/client/src/get-token.ts). */
 export const CONSUMER_MARGIN_SECONDS = 60;
 export interface SchedulePlan {
   periodSeconds: number;

@@ -2,7 +2,7 @@ import { Duration, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as sns from 'aws-cdk-lib/aws-sns';
@@ -112,7 +112,7 @@ export class TokenRefresher extends Construct {
   readonly alarmTopic: sns.ITopic;
   readonly deadLetterQueue: sqs.Queue;
   readonly lockTable: dynamodb.Table;
-  readonly functions: Partial<Record<ProviderName, nodejs.NodejsFunction>> = {};
+  readonly functions: Partial<Record<ProviderName, lambda.Function>> = {};
   readonly parameterPrefix: string;
   /** Holds one schedule per source, named after the source. */
   readonly scheduleGroup: scheduler.ScheduleGroup;

@@ -1,4 +1,4 @@
-import { getToken } from './get-token.ts';
+import { getToken } from '../../packages/client/src/get-token.ts';
 
 const parameterName = requiredEnv('TOKEN_PARAMETER_NAME');
 const probeUrl = requiredEnv('PROVIDER_PROBE_URL');

@@ -29,7 +29,7 @@ export function isDeploymentEvent(event: unknown): event is DeploymentEvent {
 
 export const DEPLOYMENT_RESOURCE_ID = 'token-refresher-first-refresh';
 
-/** Consumers stop using a token this long before it expires (lambda/consumer/get-token.ts). */
+/** Consumers stop using a token this long before it expires (packages/client/src/get-token.ts). */
 const CONSUMER_MARGIN_SECONDS = 60;
 
 /**

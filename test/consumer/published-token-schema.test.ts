@@ -13,13 +13,13 @@ import { World } from '../support/world.ts';
  * the TypeScript client's own check on what it rejects.
  */
 const schema = JSON.parse(
-  readFileSync(new URL('../../schema/published-token.schema.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('../../packages/client/schema/published-token.schema.json', import.meta.url), 'utf8'),
 ) as object;
 const ajv = new Ajv2020({ strict: true, allErrors: true });
 addFormats.default(ajv);
 const validate = ajv.compile(schema);
 
-describe('schema/published-token.schema.json', () => {
+describe('packages/client/schema/published-token.schema.json', () => {
   let world: World;
   before(async () => {
     world = await World.start();

@@ -9,11 +9,11 @@ import { readParameter } from '../support/aws.ts';
 import { World } from '../support/world.ts';
 
 /**
- * docs/consumers.md's Python reader (docs/examples/token_reader.py), run as a
+ * docs/consumers.md's Python reader (packages/client/python/token_reader.py), run as a
  * Python Lambda would run it: boto3 against moto, reading a token the real
  * refresher published. A clock the driver controls shows the cache rule.
  */
-const examples = fileURLToPath(new URL('../../docs/examples/', import.meta.url));
+const examples = fileURLToPath(new URL('../../packages/client/python/', import.meta.url));
 const boto3 = spawnSync('python3', ['-c', 'import boto3'], { encoding: 'utf8' });
 const skip =
   boto3.status === 0

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
-import { TokenReader, TokenUnavailableError } from '../../lambda/consumer/get-token.ts';
+import { TokenReader, TokenUnavailableError } from '../../packages/client/src/get-token.ts';
 import { serializePublishedToken } from '../../lambda/token-contract.ts';
 import { World } from '../support/world.ts';
 

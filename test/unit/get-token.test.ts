@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import { TokenReader, TokenUnavailableError } from '../../lambda/consumer/get-token.ts';
+import { TokenReader, TokenUnavailableError } from '../../packages/client/src/get-token.ts';
 
 const NAME = '/token-refresher/prod/tokens/paypack/cash-in';
 const T0 = Date.parse('2026-12-05T12:00:00Z');

@@ -1,5 +1,5 @@
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { type PublishedToken, parsePublishedToken } from '../token-contract.ts';
+import { type PublishedToken, parsePublishedToken } from './token-contract.ts';
 
 export type { PublishedToken };
 
