@@ -3,11 +3,10 @@
  * refresher, and the reference through which another CDK app grants its
  * functions read access to one source's token.
  */
-export type { ProviderName } from '../lambda/providers/index.ts';
+export type { ProviderName } from '../lambda/providers/provider-names.ts';
+export { DEFAULT_SCHEDULES, type SourceSchedule } from './default-schedules.ts';
 export { keyArnParameterName, tokenParameterName } from './token-parameters.ts';
 export {
-  DEFAULT_SCHEDULES,
-  type SourceSchedule,
   TokenRefresher,
   type TokenRefresherProps,
   type TokenRefresherSource,

@@ -1,7 +1,8 @@
 import { Duration } from 'aws-cdk-lib';
 import * as v from 'valibot';
-import { type ProviderName, providerFactories } from '../lambda/providers/index.ts';
+import { providerFactories } from '../lambda/providers/index.ts';
 import type { AnyTokenProvider } from '../lambda/providers/provider.ts';
+import type { ProviderName } from '../lambda/providers/provider-names.ts';
 import { CONSUMER_MARGIN_SECONDS } from './schedule-policy.ts';
 
 export interface SourceSchedule {

@@ -7,8 +7,9 @@ import {
   type SourceDefinition,
   tokenParameterName,
 } from '../lambda/config/source-config.ts';
-import { type ProviderName, providerFactories } from '../lambda/providers/index.ts';
+import { providerFactories } from '../lambda/providers/index.ts';
 import type { AnyTokenProvider } from '../lambda/providers/provider.ts';
+import type { ProviderName } from '../lambda/providers/provider-names.ts';
 import { defaultSchedule, type SourceSchedule } from './default-schedules.ts';
 import type { FunctionSource } from './refresher-function.ts';
 import { secretReference } from './refresher-permissions.ts';

@@ -9,7 +9,7 @@ import type { Construct } from 'constructs';
  */
 
 /** The published token of one source: `<prefix>/tokens/<provider>/<sourceId>`, the layout the handler enforces. */
-export { tokenParameterName } from '../lambda/config/source-config.ts';
+export { tokenParameterName } from '../lambda/config/parameter-names.ts';
 
 /** A String parameter holding the ARN of the key that encrypts the deployment's SecureStrings. */
 export function keyArnParameterName(prefix: string): string {

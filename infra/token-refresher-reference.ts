@@ -2,7 +2,8 @@ import { Stack } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { type ProviderName, providerFactories } from '../lambda/providers/index.ts';
+import { providerFactories } from '../lambda/providers/index.ts';
+import type { ProviderName } from '../lambda/providers/provider-names.ts';
 import {
   grantTokenParameterRead,
   keyArnParameterName,

@@ -1,6 +1,6 @@
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import type { ProviderName } from '../lambda/providers/index.ts';
+import type { ProviderName } from '../lambda/providers/provider-names.ts';
 import type { SourceSchedule } from './default-schedules.ts';
 
 /** One source as the TokenRefresher construct takes it. */

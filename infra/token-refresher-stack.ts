@@ -20,13 +20,14 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
 import { joinUrl } from '../lambda/http/url-policy.ts';
-import type { ProviderName } from '../lambda/providers/index.ts';
+import type { ProviderName } from '../lambda/providers/provider-names.ts';
 import { CONSUMER_EXAMPLE_ENTRY, lambdaBundling } from './bundling.ts';
 import type { StageConfig, StageSource } from './config/stage-config.ts';
 import { placeholderReport, validateStage } from './config/validate-stage.ts';
 import { applyLandingZone } from './landing-zone.ts';
 import { providerSecretPrefixes } from './refresher-permissions.ts';
-import { DEFAULT_BASE_URLS, TokenRefresher, type TokenRefresherSource } from './token-refresher.ts';
+import { DEFAULT_BASE_URLS } from './source-validation.ts';
+import { TokenRefresher, type TokenRefresherSource } from './token-refresher.ts';
 
 /** Paths of harmless "does this token work" calls, per provider (from the providers' docs). */
 const PROBE_PATHS: Partial<Record<ProviderName, string>> = {

@@ -9,8 +9,8 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { tokenParameterName } from '../lambda/config/source-config.ts';
-import type { ProviderName } from '../lambda/providers/index.ts';
+import { tokenParameterName } from '../lambda/config/parameter-names.ts';
+import type { ProviderName } from '../lambda/providers/provider-names.ts';
 import { RefresherDashboard } from './dashboard.ts';
 import { DEFAULT_TIMEOUT_SECONDS } from './default-schedules.ts';
 import { applyLandingZone, type LandingZoneOptions } from './landing-zone.ts';
@@ -28,17 +28,6 @@ import {
   validatePrefix,
 } from './token-parameters.ts';
 import { TokenRefresherReference } from './token-refresher-reference.ts';
-
-// The package's cdk entry, the stack, scripts and tests import these from the construct's module.
-export {
-  DEFAULT_SCHEDULES,
-  defaultSchedule,
-  type ScheduleForLifetime,
-  type SourceSchedule,
-  scheduleForLifetime,
-} from './default-schedules.ts';
-export { assignShards } from './source-shard.ts';
-export { DEFAULT_BASE_URLS } from './source-validation.ts';
 
 import type { TokenRefresherSource } from './token-refresher-source.ts';
 

@@ -7,7 +7,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { defaultSchedule } from '../infra/token-refresher.ts';
+import { defaultSchedule } from '../infra/default-schedules.ts';
 import {
   type Outage,
   SimulatedNow,

@@ -1,4 +1,4 @@
-import type { ProviderName } from '../../lambda/providers/index.ts';
+import type { ProviderName } from '../../lambda/providers/provider-names.ts';
 
 export type ProviderEnvironment = 'sandbox' | 'production';
 

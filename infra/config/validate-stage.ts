@@ -2,8 +2,8 @@ import * as v from 'valibot';
 import { baseUrlProblem } from '../../lambda/http/url-policy.ts';
 import { providerFactories, providerNames } from '../../lambda/providers/index.ts';
 import type { AnyTokenProvider } from '../../lambda/providers/provider.ts';
+import { defaultSchedule } from '../default-schedules.ts';
 import { type ScheduleProblem, scheduleProblem } from '../schedule-policy.ts';
-import { defaultSchedule } from '../token-refresher.ts';
 import type { StageConfig, StageSource } from './stage-config.ts';
 
 /** The function timeout the stacks use (TokenRefresher's default); schedules must leave room for one run. */

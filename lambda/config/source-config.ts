@@ -4,6 +4,9 @@ import { DEFAULT_HTTP_SETTINGS, type HttpSettings } from '../http/provider-http-
 import { baseUrlProblem } from '../http/url-policy.ts';
 import type { AnyTokenProvider } from '../providers/provider.ts';
 import { explainIssue } from '../validation.ts';
+import { privateStateParameterName, tokenParameterName } from './parameter-names.ts';
+
+export { privateStateParameterName, tokenParameterName } from './parameter-names.ts';
 
 const parameterName = v.pipe(
   v.string(),
@@ -228,13 +231,6 @@ export function resolveSource(
  * Where a deployment keeps a source's parameters. The provider is part of the
  * path so each provider's function can be granted its own provider's paths only.
  */
-export function tokenParameterName(prefix: string, provider: string, sourceId: string): string {
-  return `${prefix}/tokens/${provider}/${sourceId}`;
-}
-
-export function privateStateParameterName(prefix: string, provider: string, sourceId: string): string {
-  return `${prefix}/private/${provider}/${sourceId}/refresh-token`;
-}
 
 function enforcePolicy(
   label: string,

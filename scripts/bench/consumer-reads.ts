@@ -1,8 +1,8 @@
 import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
 import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import FakeTimers from '@sinonjs/fake-timers';
-import { TokenReader, TokenUnavailableError } from '../../packages/client/src/get-token.ts';
 import { serializePublishedToken } from '../../lambda/token-contract.ts';
+import { TokenReader, TokenUnavailableError } from '../../packages/client/src/get-token.ts';
 import { World } from '../../test/support/world.ts';
 import { isMainModule } from '../main-module.ts';
 

@@ -6,7 +6,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { StageConfig } from '../../infra/config/stage-config.ts';
 import { stages } from '../../infra/config/stages.ts';
-import { defaultSchedule } from '../../infra/token-refresher.ts';
+import { defaultSchedule } from '../../infra/default-schedules.ts';
 import {
   resolveSource,
   type SourceDefinition,

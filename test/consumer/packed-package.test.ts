@@ -19,12 +19,14 @@ import { readParameter } from '../support/aws.ts';
 import { World } from '../support/world.ts';
 
 /**
- * What a consumer team in another repository does: pack this package, install
- * the tarball into a fresh project with its own NodeNext tsconfig, compile
- * against the installed `.d.ts` with the consumer's own tsc, and run the output
- * with plain node. Tools a consumer project would have anyway (TypeScript,
- * @types/node, aws-cdk-lib, constructs, esbuild) are linked from this
- * repository's node_modules rather than installed again.
+ * What a consumer team in another repository does: pack the two packages
+ * (`npm test` builds them first), install the tarballs into a fresh project with
+ * its own NodeNext tsconfig, compile against the installed `.d.ts` with the
+ * consumer's own tsc, and run the output with plain node. Tools a consumer
+ * project would have anyway (TypeScript, @types/node, aws-cdk-lib, constructs)
+ * are linked from this repository's node_modules rather than installed again;
+ * esbuild is not: the construct needs none. (test/release/ installs by name
+ * from a real registry.)
  */
 
 const repo = resolve(import.meta.dirname, '../..');
@@ -60,7 +62,7 @@ const CDK_TSCONFIG = {
 };
 
 const READ_TOKEN = `import { createHash } from 'node:crypto';
-import { getToken } from 'token-refresher/client';
+import { getToken } from '@token-refresher/client';
 
 const { token, expiresAt } = await getToken(process.argv[2] ?? '');
 console.log(JSON.stringify({ sha256: createHash('sha256').update(token).digest('hex'), expiresAt }));
@@ -69,10 +71,10 @@ console.log(JSON.stringify({ sha256: createHash('sha256').update(token).digest('
 const PREFIX = '/token-refresher/prod';
 const ACCOUNT_REGION = "{ account: '123456789012', region: 'eu-west-1' }";
 
-/** The platform team's app: deploys the refresher from the package (handler bundled from dist/). */
+/** The platform team's app: deploys the refresher from the package (handlers shipped built in assets/). */
 const PLATFORM_APP = `import { App, Stack } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { TokenRefresher } from 'token-refresher/cdk';
+import { TokenRefresher } from '@token-refresher/cdk';
 
 const app = new App({ outdir: process.argv[2] ?? 'cdk.out' });
 const stack = new Stack(app, 'TokenRefresher', { env: ${ACCOUNT_REGION} });
@@ -87,7 +89,7 @@ app.synth();
 /** Another team's app: reaches the deployed refresher by its prefix and lets one function read one token. */
 const CONSUMER_APP = `import { App, Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { TokenRefresher } from 'token-refresher/cdk';
+import { TokenRefresher } from '@token-refresher/cdk';
 
 const app = new App({ outdir: process.argv[2] ?? 'cdk.out' });
 const stack = new Stack(app, 'PaymentsService', { env: ${ACCOUNT_REGION} });
@@ -109,25 +111,42 @@ const readJson = (path: string) => JSON.parse(readFileSync(path, 'utf8')) as Jso
 describe('the packed package, installed as a consumer team installs it', () => {
   let work: string;
   let project: string;
-  let tarball: string;
+  let tarballs: { client: string; cdk: string };
 
   before(async () => {
     work = mkdtempSync(join(tmpdir(), 'token-refresher-consumer-'));
-    await run('npm', ['pack', '--pack-destination', work], repo);
-    tarball = join(work, readdirSync(work).find((file) => file.endsWith('.tgz')) ?? 'no tarball');
+    await run(
+      'npm',
+      ['pack', '-w', 'packages/client', '-w', 'packages/cdk', '--pack-destination', work],
+      repo,
+    );
+    const tarballOf = (name: string) =>
+      join(work, readdirSync(work).find((file) => file.startsWith(name)) ?? name);
+    tarballs = { client: tarballOf('token-refresher-client-'), cdk: tarballOf('token-refresher-cdk-') };
     project = join(work, 'payments-service');
     mkdirSync(join(project, 'src'), { recursive: true });
     writeFileSync(
       join(project, 'package.json'),
       JSON.stringify({ name: 'payments-service', private: true, type: 'module' }),
     );
-    await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball], project);
-    for (const tool of ['typescript', '@types/node', 'aws-cdk-lib', 'constructs', 'esbuild']) {
+    // Peers are not fetched (--legacy-peer-deps): the project links this repository's copies below.
+    await run(
+      'npm',
+      [
+        'install',
+        '--prefer-offline',
+        '--legacy-peer-deps',
+        '--no-audit',
+        '--no-fund',
+        tarballs.client,
+        tarballs.cdk,
+      ],
+      project,
+    );
+    for (const tool of ['typescript', '@types/node', 'aws-cdk-lib', 'constructs', '@aws-sdk/client-ssm']) {
       mkdirSync(join(project, 'node_modules', tool, '..'), { recursive: true });
       symlinkSync(join(repo, 'node_modules', tool), join(project, 'node_modules', tool), 'dir');
     }
-    mkdirSync(join(project, 'node_modules/.bin'), { recursive: true });
-    symlinkSync('../esbuild/bin/esbuild', join(project, 'node_modules/.bin/esbuild'));
     writeFileSync(join(project, 'tsconfig.json'), JSON.stringify(CONSUMER_TSCONFIG, null, 2));
     writeFileSync(join(project, 'tsconfig.cdk.json'), JSON.stringify(CDK_TSCONFIG, null, 2));
     writeFileSync(join(project, 'src/read-token.ts'), READ_TOKEN);
@@ -139,39 +158,46 @@ describe('the packed package, installed as a consumer team installs it', () => {
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
-  it('ships compiled JavaScript, declarations and the JSON Schema, and no sources or tests', async () => {
-    const { stdout } = await run('tar', ['-tzf', tarball], work);
-    const files = stdout.trim().split('\n');
+  it('ships compiled JavaScript, declarations, the JSON Schema and built handlers, and no sources or tests', async () => {
+    const listing = async (tarball: string) =>
+      (await run('tar', ['-tzf', tarball], work)).stdout.trim().split('\n');
+    const client = await listing(tarballs.client);
+    const cdk = await listing(tarballs.cdk);
     for (const expected of [
-      'package/dist/lambda/consumer/get-token.js',
-      'package/dist/lambda/consumer/get-token.d.ts',
-      'package/dist/infra/cdk.js',
-      'package/dist/infra/cdk.d.ts',
-      'package/dist/lambda/handlers/paypack.js',
+      'package/dist/get-token.js',
+      'package/dist/get-token.d.ts',
       'package/schema/published-token.schema.json',
+      'package/python/token_reader.py',
+      'package/LICENSE',
     ]) {
-      assert.ok(files.includes(expected), `${expected} is in the tarball`);
+      assert.ok(client.includes(expected), `${expected} is in the client tarball`);
     }
-    assert.deepEqual(
-      files.filter((file) => /\.ts$/.test(file) && !file.endsWith('.d.ts')),
-      [],
-      'no TypeScript sources',
-    );
-    assert.deepEqual(
-      files.filter((file) => file.startsWith('package/test/')),
-      [],
-      'no tests',
-    );
-    const installed = readJson(join(project, 'node_modules/token-refresher/package.json'));
-    assert.deepEqual(Object.keys(installed.peerDependencies as Json).sort(), [
-      '@aws-sdk/client-ssm',
+    for (const expected of [
+      'package/dist/index.js',
+      'package/dist/types/infra/cdk.d.ts',
+      'package/assets/paypack/index.mjs',
+      'package/assets/papaya/index.mjs',
+      'package/assets/oauth2/index.mjs',
+      'package/LICENSE',
+    ]) {
+      assert.ok(cdk.includes(expected), `${expected} is in the cdk tarball`);
+    }
+    for (const file of [...client, ...cdk]) {
+      assert.ok(!/\.ts$/.test(file) || file.endsWith('.d.ts'), `${file}: no TypeScript sources`);
+      assert.ok(!file.startsWith('package/test/'), `${file}: no tests`);
+    }
+    const installed = (name: string) =>
+      readJson(join(project, 'node_modules/@token-refresher', name, 'package.json'));
+    assert.equal(installed('client').dependencies, undefined, 'the client has no dependencies');
+    assert.deepEqual(Object.keys(installed('client').peerDependencies as Json), ['@aws-sdk/client-ssm']);
+    assert.equal(installed('cdk').dependencies, undefined, 'the construct library has no dependencies');
+    assert.deepEqual(Object.keys(installed('cdk').peerDependencies as Json).sort(), [
       'aws-cdk-lib',
-      'cdk-nag',
       'constructs',
     ]);
   });
 
-  it('compiles `import { getToken } from "token-refresher/client"` under NodeNext (no allowImportingTsExtensions, library checks on)', async () => {
+  it('compiles `import { getToken } from "@token-refresher/client"` under NodeNext (no allowImportingTsExtensions, library checks on)', async () => {
     const tsc = join(project, 'node_modules/typescript/bin/tsc');
     // Including the package's .d.ts files (skipLibCheck is off).
     await run(process.execPath, [tsc, '-p', '.'], project);
@@ -206,10 +232,11 @@ describe('the packed package, installed as a consumer team installs it', () => {
   });
 
   it('adds under 3 KiB of minified code to a consumer bundle (SDK external), and no validation library', async (t) => {
-    const esbuild = join(project, 'node_modules/.bin/esbuild');
+    // The consumer's own bundler; the project installs none, so this repository's is used.
+    const esbuild = join(repo, 'node_modules/.bin/esbuild');
     writeFileSync(
       join(project, 'with-client.mjs'),
-      "import { getToken } from 'token-refresher/client';\nexport const handler = async () => (await getToken(process.env.TOKEN_PARAMETER_NAME)).expiresAt;\n",
+      "import { getToken } from '@token-refresher/client';\nexport const handler = async () => (await getToken(process.env.TOKEN_PARAMETER_NAME)).expiresAt;\n",
     );
     // The same read without the package: what a team would write by hand.
     writeFileSync(
@@ -237,13 +264,13 @@ describe('the packed package, installed as a consumer team installs it', () => {
     }
     const inputs = Object.keys(readJson(join(project, 'with-client.meta.json')).inputs as Json);
     assert.deepEqual(inputs.sort(), [
-      'node_modules/token-refresher/dist/lambda/consumer/get-token.js',
-      'node_modules/token-refresher/dist/lambda/token-contract.js',
+      'node_modules/@token-refresher/client/dist/get-token.js',
+      'node_modules/@token-refresher/client/dist/token-contract.js',
       'with-client.mjs',
     ]);
     const added = (sizes['with-client'] ?? 0) - (sizes['by-hand'] ?? 0);
     t.diagnostic(
-      `consumer bundle: ${sizes['with-client']} B with token-refresher/client, ${sizes['by-hand']} B reading SSM by hand: +${added} B`,
+      `consumer bundle: ${sizes['with-client']} B with @token-refresher/client, ${sizes['by-hand']} B reading SSM by hand: +${added} B`,
     );
     assert.ok(added < 3072, `client adds ${added} B`);
   });

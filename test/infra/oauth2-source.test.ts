@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { StageConfig } from '../../infra/config/stage-config.ts';
+import { scheduleForLifetime } from '../../infra/default-schedules.ts';
 import { scheduleProblem } from '../../infra/schedule-policy.ts';
-import { scheduleForLifetime } from '../../infra/token-refresher.ts';
 import { baseStage, type Json, nestedTemplates, resourcesIn, synthStage } from './helpers.ts';
 
 const oauth2Stage = (options: Record<string, unknown> | undefined): StageConfig => ({

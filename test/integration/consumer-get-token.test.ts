@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
-import { TokenReader, TokenUnavailableError } from '../../packages/client/src/get-token.ts';
 import { serializePublishedToken } from '../../lambda/token-contract.ts';
+import { TokenReader, TokenUnavailableError } from '../../packages/client/src/get-token.ts';
 import { World } from '../support/world.ts';
 
 const START = Date.parse('2026-11-21T12:00:00Z');

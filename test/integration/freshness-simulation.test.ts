@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { scheduleForLifetime } from '../../infra/token-refresher.ts';
+import { scheduleForLifetime } from '../../infra/default-schedules.ts';
 import {
   invalidIntervals,
   SimulatedNow,
