@@ -33,7 +33,9 @@ function pruneUnreachable(typesRoot: string, entry: string): void {
     const file = pending.pop() as string;
     if (reached.has(file) || !existsSync(file)) continue;
     reached.add(file);
-    for (const [, specifier] of readFileSync(file, 'utf8').matchAll(/(?:from|import)\s*\(?\s*['"](\.[^'"]+)['"]/g)) {
+    for (const [, specifier] of readFileSync(file, 'utf8').matchAll(
+      /(?:from|import)\s*\(?\s*['"](\.[^'"]+)['"]/g,
+    )) {
       pending.push(normalize(join(dirname(file), (specifier ?? '').replace(/\.(ts|js)$/, '.d.ts'))));
     }
   }
