@@ -7,8 +7,12 @@ const installedMarker = 'node_modules/.package-lock.json';
 const stale =
   !existsSync(installedMarker) || statSync('package-lock.json').mtimeMs > statSync(installedMarker).mtimeMs;
 if (stale) {
-  console.error('Installing dependencies (npm ci)...');
-  const install = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { stdio: 'inherit' });
+  console.error('Installing dependencies (npm ci; the project then runs on the Node 24 it installs)...');
+  // The machine's own Node may be older than the packages' engines: npm would print a warning for
+  // each of them, although nothing runs on that Node. Errors still show.
+  const install = spawnSync('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], {
+    stdio: 'inherit',
+  });
   if (install.status !== 0) process.exit(install.status ?? 1);
 }
 

@@ -114,6 +114,10 @@ async function main(): Promise<number> {
     out(
       `moto on ${world.motoEndpoint}, Paypack sandbox on ${world.paypackUrl}, Papaya sandbox on ${world.papayaUrl}\n`,
     );
+    out(
+      `tokens: ${world.sources.map((entry) => entry.definition.parameterName).join(', ')}\n` +
+        `to read them from your own function: AWS_ENDPOINT_URL=${world.motoEndpoint} (region ${world.region}, any credentials)\n`,
+    );
   } else {
     scheduled = readConfig(values.config ?? '');
     if (!lockTable && scheduled.some(({ definition }) => definition.provider === 'paypack')) {
@@ -161,12 +165,14 @@ async function main(): Promise<number> {
     if (outcome.expiresAt) row.expiresAt = outcome.expiresAt;
     if (outcome.status === 'refreshed') row.refreshes += 1;
     const at = new Date(clock.now()).toISOString().slice(11, 19);
+    const wallClock = new Date().toISOString().slice(11, 19);
     const how = forced ? ' (forced)' : '';
     row.lastResult =
       outcome.status === 'failed' ? `${at} ${outcome.error.message}${how}` : `${at} ${outcome.status}${how}`;
+    // A log line starts with the real time; the demo's clock is labelled as simulated wherever it appears.
     if (!process.stdout.isTTY)
       out(
-        `${at} ${outcome.sourceId} ${outcome.status}${how}${outcome.expiresAt ? ` expires ${outcome.expiresAt}` : ''}\n`,
+        `${wallClock} [simulated ${at}] ${outcome.sourceId} ${outcome.status}${how}${outcome.expiresAt ? `, expires at simulated ${outcome.expiresAt}` : ''}\n`,
       );
   };
   let forcedSeen = 0;

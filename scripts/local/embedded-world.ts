@@ -2,10 +2,12 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { SourceDefinition } from '../../lambda/config/source-config.ts';
 import { PapayaSandbox } from '../../test/sandboxes/papaya-sandbox.ts';
 import { PaypackSandbox } from '../../test/sandboxes/paypack-sandbox.ts';
-import { awsClients, createLockTable, putSecret } from '../../test/support/aws.ts';
+import { awsClients, createLockTable, putSecret, TEST_REGION } from '../../test/support/aws.ts';
 import { startMoto } from '../../test/support/moto.ts';
 
 const LOCK_TABLE = 'token-refresher-locks';
+/** Like a deployed stage's prefix (`/token-refresher/<stage>`), with `local` as the stage. */
+export const LOCAL_PREFIX = '/token-refresher/local';
 
 /**
  * The embedded default of local mode: moto and both sandboxes on loopback, demo
@@ -41,8 +43,8 @@ export async function startEmbeddedWorld(now: () => number) {
         provider: 'paypack',
         baseUrl: paypackUrl,
         secretId: 'token-refresher/demo-paypack',
-        parameterName: '/token-refresher/tokens/paypack/demo-paypack',
-        privateParameterName: '/token-refresher/private/paypack/demo-paypack/refresh-token',
+        parameterName: `${LOCAL_PREFIX}/tokens/paypack/demo-paypack`,
+        privateParameterName: `${LOCAL_PREFIX}/private/paypack/demo-paypack/refresh-token`,
         refreshThresholdSeconds: 600,
       },
       periodSeconds: 240,
@@ -53,7 +55,7 @@ export async function startEmbeddedWorld(now: () => number) {
         provider: 'papaya',
         baseUrl: papayaUrl,
         secretId: 'token-refresher/demo-papaya',
-        parameterName: '/token-refresher/tokens/papaya/demo-papaya',
+        parameterName: `${LOCAL_PREFIX}/tokens/papaya/demo-papaya`,
         refreshThresholdSeconds: 1800,
         options: { expirationSeconds: 3600 },
       },
@@ -66,6 +68,7 @@ export async function startEmbeddedWorld(now: () => number) {
     lockTable: LOCK_TABLE,
     sources,
     motoEndpoint: moto.endpoint,
+    region: TEST_REGION,
     paypackUrl,
     papayaUrl,
     /** Everything secret in this world: for the local-mode test's leak scan. */

@@ -54,12 +54,34 @@ describe('npm start (local mode on its embedded default)', () => {
     });
 
     assert.equal(code, 0, `exit code; stderr: ${stderr}`);
+    const wallClockNow = Date.now();
     for (const source of ['demo-paypack', 'demo-papaya']) {
       const refreshes = stdout
         .split('\n')
-        .filter((line) => new RegExp(`^\\S+ ${source} refreshed expires `).test(line));
+        .filter((line) =>
+          new RegExp(
+            `^\\d\\d:\\d\\d:\\d\\d \\[simulated \\S+\\] ${source} refreshed, expires at simulated `,
+          ).test(line),
+        );
       assert.ok(refreshes.length >= 2, `${source} refreshed ${refreshes.length} times:\n${stdout}`);
+      // Without a terminal each line starts with the real time, not the 400x demo clock.
+      const [hours, minutes] = (refreshes.at(-1) ?? '').slice(0, 5).split(':').map(Number);
+      const printed = new Date(wallClockNow);
+      printed.setUTCHours(hours ?? 0, minutes ?? 0);
+      assert.ok(
+        Math.abs(printed.getTime() - wallClockNow) < 5 * 60_000,
+        `real time first: ${refreshes.at(-1)}`,
+      );
     }
+    // What a consumer needs to read the demo tokens from its own function: the names and one variable.
+    assert.match(
+      stdout,
+      /^tokens: \/token-refresher\/local\/tokens\/paypack\/demo-paypack, \/token-refresher\/local\/tokens\/papaya\/demo-papaya$/m,
+    );
+    assert.match(
+      stdout,
+      /^to read them from your own function: AWS_ENDPOINT_URL=http:\/\/127\.0\.0\.1:\d+ \(region us-east-1, any credentials\)$/m,
+    );
     assert.match(stdout, /SOURCE\s+PROVIDER\s+STATE\s+EXPIRES IN\s+NEXT RUN\s+REFRESHES\s+LAST RESULT/);
     assert.match(
       stdout,

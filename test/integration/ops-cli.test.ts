@@ -83,7 +83,7 @@ describe('npm run status / npm run refresh against a running npm start', () => {
 
   it("shows the forced refresh in the running npm start's table", async () => {
     const deadline = Date.now() + 10_000;
-    while (!/ demo-papaya (refreshed|fresh) \(forced\) expires /.test(screen)) {
+    while (!/ demo-papaya (refreshed|fresh) \(forced\), expires at simulated /.test(screen)) {
       assert.ok(Date.now() < deadline, `no forced refresh in the live output:\n${screen}`);
       await new Promise((resolve) => setTimeout(resolve, 200));
     }

@@ -7,7 +7,8 @@ import {
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { NodeHttpHandler } from '@smithy/node-http-handler';
 
-const region = 'us-east-1';
+export const TEST_REGION = 'us-east-1';
+const region = TEST_REGION;
 const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
 
 export interface AwsClients {
