@@ -1,10 +1,17 @@
 /**
- * The package's `cdk` entry (`token-refresher/cdk`): the construct that deploys a
+ * The entry of @token-refresher/cdk: the construct that deploys a
  * refresher, and the reference through which another CDK app grants its
  * functions read access to one source's token.
  */
 export type { ProviderName } from '../lambda/providers/provider-names.ts';
-export { DEFAULT_SCHEDULES, type SourceSchedule } from './default-schedules.ts';
+export type {
+  LandingZone,
+  ProviderEnvironment,
+  SecretReference,
+  StageConfig,
+  StageSource,
+} from './config/stage-config.ts';
+export { DEFAULT_SCHEDULES, type ResilienceProfile, type SourceSchedule } from './default-schedules.ts';
 export { keyArnParameterName, tokenParameterName } from './token-parameters.ts';
 export {
   TokenRefresher,

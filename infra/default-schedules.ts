@@ -42,12 +42,36 @@ export function scheduleForLifetime(lifetimeSeconds: number): SourceSchedule {
   };
 }
 
-/** A source's default schedule, from its provider and (valid) options. */
-export function defaultSchedule(providerName: ProviderName, options: unknown): SourceSchedule {
+/**
+ * How much of a provider outage a source's schedule should bridge. `default`: the
+ * schedules above. `max`: the longest outage the token's life allows, at the cost of
+ * many more provider calls: checked every minute, refreshed once under a minute of its
+ * life has gone (Paypack: under 14 min left, every minute; at least 13 min of any
+ * outage is bridged, against 6 with the default).
+ */
+export type ResilienceProfile = 'default' | 'max';
+export const RESILIENCE_PROFILES: readonly ResilienceProfile[] = ['default', 'max'];
+
+/** The `max` profile: a 1-minute period and a threshold one minute short of the token's life. */
+export function maxResilienceSchedule(lifetimeSeconds: number): SourceSchedule {
+  return {
+    period: Duration.minutes(1),
+    refreshThreshold: Duration.seconds(Math.max(0, lifetimeSeconds - 60)),
+  };
+}
+
+/** A source's default schedule, from its provider, (valid) options and resilience profile. */
+export function defaultSchedule(
+  providerName: ProviderName,
+  options: unknown,
+  resilience: ResilienceProfile = 'default',
+): SourceSchedule {
   const entry = DEFAULT_SCHEDULES[providerName];
-  if (typeof entry !== 'function') return entry;
+  if (typeof entry !== 'function' && resilience === 'default') return entry;
   const provider: AnyTokenProvider = providerFactories[providerName]();
   const parsed = v.safeParse(provider.optionsSchema, options);
   if (!parsed.success) throw new Error(`${providerName} options are invalid: no schedule can be derived`);
-  return entry(provider.tokenLifetimeSeconds(parsed.output));
+  const lifetime = provider.tokenLifetimeSeconds(parsed.output);
+  if (resilience === 'max') return maxResilienceSchedule(lifetime);
+  return typeof entry === 'function' ? entry(lifetime) : entry;
 }

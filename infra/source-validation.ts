@@ -10,7 +10,7 @@ import {
 import { providerFactories } from '../lambda/providers/index.ts';
 import type { AnyTokenProvider } from '../lambda/providers/provider.ts';
 import type { ProviderName } from '../lambda/providers/provider-names.ts';
-import { defaultSchedule, type SourceSchedule } from './default-schedules.ts';
+import { defaultSchedule, type ResilienceProfile, type SourceSchedule } from './default-schedules.ts';
 import type { FunctionSource } from './refresher-function.ts';
 import { secretReference } from './refresher-permissions.ts';
 import { scheduleProblem } from './schedule-policy.ts';
@@ -27,6 +27,8 @@ export interface SourceValidationContext {
   keyArn: string;
   timeout: Duration;
   scheduleWindowSeconds: number;
+  /** The construct's profile for sources that name none. */
+  resilience?: ResilienceProfile | undefined;
   acceptedIds: Pick<ReadonlySet<string>, 'has'>;
 }
 
@@ -61,7 +63,13 @@ export function validateSource(
     throw new Error(
       `${where}: set "baseUrl"; ${source.provider} has no public default (ask its integration support for the host)`,
     );
-  const schedule = source.schedule ?? checkedDefaultSchedule(source, provider, baseUrl, where);
+  if (source.schedule && source.resilience) {
+    throw new Error(
+      `${where}: give either "schedule" or "resilience", not both (resilience picks a schedule; an explicit one is checked by the same rule)`,
+    );
+  }
+  const resilience = source.resilience ?? context.resilience ?? 'default';
+  const schedule = source.schedule ?? checkedDefaultSchedule(source, provider, baseUrl, where, resilience);
   const definition: SourceDefinition = {
     id: source.id,
     provider: source.provider,
@@ -112,6 +120,7 @@ function checkedDefaultSchedule(
   provider: AnyTokenProvider,
   baseUrl: string,
   where: string,
+  resilience: ResilienceProfile,
 ): SourceSchedule {
   if (!v.safeParse(provider.optionsSchema, source.options).success) {
     try {
@@ -122,5 +131,5 @@ function checkedDefaultSchedule(
       throw new Error(`${where}: ${(error as Error).message.replace(/^source "[^"]*": /, '')}`);
     }
   }
-  return defaultSchedule(source.provider, source.options);
+  return defaultSchedule(source.provider, source.options, resilience);
 }

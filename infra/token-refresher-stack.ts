@@ -82,6 +82,7 @@ export class TokenRefresherStack extends Stack {
           }
         : {}),
       ...(source.options ? { options: source.options } : {}),
+      ...(source.resilience ? { resilience: source.resilience } : {}),
       // A placeholder secret holds no credentials until someone puts them there (and says so: filled: true).
       ...('create' in source.secret && !source.secret.filled
         ? { refreshOnDeploy: false, awaitingCredentials: true }
@@ -98,6 +99,7 @@ export class TokenRefresherStack extends Stack {
         deploymentName: `token-refresher-${stage.name}`,
         ...(stage.secretNamePrefix ? { secretNamePrefix: stage.secretNamePrefix } : {}),
         ...(stage.perSourceAlarms === undefined ? {} : { perSourceAlarms: stage.perSourceAlarms }),
+        ...(stage.resilience ? { resilience: stage.resilience } : {}),
         ...(alarmTopic ? { alarmTopic } : {}),
       });
     } catch (error) {

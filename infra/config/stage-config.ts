@@ -1,4 +1,5 @@
 import type { ProviderName } from '../../lambda/providers/provider-names.ts';
+import type { ResilienceProfile } from '../default-schedules.ts';
 
 export type ProviderEnvironment = 'sandbox' | 'production';
 
@@ -24,6 +25,8 @@ export interface StageSource {
   /** ARN of the customer managed key the secret is encrypted with, if it is not the default aws/secretsmanager key. */
   secretKmsKeyArn?: string;
   schedule?: { periodMinutes: number; refreshThresholdMinutes: number };
+  /** `max`: the schedule that bridges the longest provider outage the token's life allows (not with `schedule`). */
+  resilience?: ResilienceProfile;
   /** Provider options (Papaya: expirationSeconds, tokenName). */
   options?: Record<string, unknown>;
 }
@@ -64,6 +67,8 @@ export interface StageConfig {
   secretNamePrefix?: string | Partial<Record<ProviderName, string>>;
   /** For fleets: one alarm per source (default: on for up to 50 sources; a provider-wide alarm always exists). */
   perSourceAlarms?: boolean;
+  /** The resilience profile of every source that names neither a schedule nor a profile. Default `default`. */
+  resilience?: ResilienceProfile;
   /** Deploy the example consumer function, granted this source's token. */
   exampleConsumerSourceId?: string;
 }

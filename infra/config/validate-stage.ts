@@ -2,7 +2,7 @@ import * as v from 'valibot';
 import { baseUrlProblem } from '../../lambda/http/url-policy.ts';
 import { providerFactories, providerNames } from '../../lambda/providers/index.ts';
 import type { AnyTokenProvider } from '../../lambda/providers/provider.ts';
-import { defaultSchedule } from '../default-schedules.ts';
+import { defaultSchedule, RESILIENCE_PROFILES } from '../default-schedules.ts';
 import { type ScheduleProblem, scheduleProblem } from '../schedule-policy.ts';
 import type { StageConfig, StageSource } from './stage-config.ts';
 
@@ -55,6 +55,10 @@ const arn = (service: string) =>
         : `must be an ${service} ARN`,
     ),
   );
+const resilienceSchema = v.picklist(
+  RESILIENCE_PROFILES,
+  `must be one of: ${RESILIENCE_PROFILES.join(', ')} (max: the schedule that bridges the longest provider outage)`,
+);
 const wholeMinutes = v.pipe(
   v.number('must be a number of minutes'),
   v.integer('must be a whole number of minutes'),
@@ -81,6 +85,7 @@ const sourceSchema = v.pipe(
       v.strictObject({ periodMinutes: wholeMinutes, refreshThresholdMinutes: wholeMinutes }),
     ),
     options: v.optional(v.record(v.string(), v.unknown())),
+    resilience: v.optional(resilienceSchema),
   }),
   v.forward(
     v.check(
@@ -156,6 +161,7 @@ const stageSchema = v.pipe(
       ),
     ),
     perSourceAlarms: v.optional(v.boolean()),
+    resilience: v.optional(resilienceSchema),
     exampleConsumerSourceId: v.optional(sourceId),
   }),
 );
