@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { scheduleForLifetime } from '../../infra/default-schedules.ts';
+import { defaultSchedule, scheduleForLifetime } from '../../infra/default-schedules.ts';
 import {
   invalidIntervals,
   SimulatedNow,
@@ -70,6 +70,49 @@ describe('freshness simulation (short runs of npm run simulate)', () => {
     );
     assert.ok(report.validFraction < 1 && report.validFraction > 0.9);
     assert.equal(report.gapOutsideOutagesSeconds, 0, '20% random failures alone never cost a valid token');
+  });
+});
+
+describe("freshness simulation: resilience 'max' against the default, through the same Paypack outages", () => {
+  const simulatedNow = new SimulatedNow(Date.parse('2026-04-06T00:00:00Z'));
+  let world: World;
+  before(async () => {
+    world = await World.start({ paypack: { now: simulatedNow.now } });
+  });
+  after(async () => {
+    await world.stop();
+  });
+
+  it('the max profile bridges at least 13 minutes of any outage; the default only 6', async () => {
+    const outages = [
+      { startSeconds: 3600 + 70, durationSeconds: 12 * 60 },
+      { startSeconds: 3 * 3600 + 130, durationSeconds: 20 * 60 },
+    ];
+    const plan = (profile: 'default' | 'max') => {
+      const schedule = defaultSchedule('paypack', undefined, profile);
+      return {
+        provider: 'paypack' as const,
+        days: 0.2,
+        periodSeconds: schedule.period.toSeconds(),
+        thresholdSeconds: schedule.refreshThreshold.toSeconds(),
+        failureRate: 0,
+        outages,
+        retryDelaySeconds: 60,
+        seed: 17,
+      };
+    };
+    const max = await simulateFreshness(world, plan('max'), simulatedNow);
+    const standard = await simulateFreshness(world, plan('default'), simulatedNow);
+    const [maxShort, maxLong] = max.outages;
+    assert.equal(maxShort?.gapSeconds, 0, 'a 12-minute outage costs nothing with the max profile');
+    assert.ok(
+      maxLong && maxLong.gapSeconds <= (20 - 13 + 1) * 60,
+      `20-minute outage: ${maxLong?.gapSeconds} s without a token (at most 7 min + one period)`,
+    );
+    const [standardShort] = standard.outages;
+    assert.ok((standardShort?.gapSeconds ?? 0) > 0, 'the default does not bridge 12 minutes here');
+    assert.ok(max.validFraction > standard.validFraction);
+    assert.ok(max.providerCalls > 2 * standard.providerCalls, 'and it costs more provider calls');
   });
 });
 
