@@ -5,7 +5,9 @@ import { StageConfigError } from './config/validate-stage.ts';
 import { TokenRefresherStack } from './token-refresher-stack.ts';
 
 /** Every stage in infra/config/stages.ts, or only `-c stage=<name>`. */
-function buildApp(app = new App()): App {
+// No construct stack traces: the CLI would print the line of infra/ that added a note, where the
+// note itself names the setting to change in infra/config/stages.ts.
+function buildApp(app = new App({ stackTraces: false })): App {
   const only = app.node.tryGetContext('stage') as string | undefined;
   const selected = only ? stages.filter((stage) => stage.name === only) : stages;
   if (selected.length === 0) {

@@ -17,6 +17,10 @@ describe('npx cdk synth (offline, local esbuild) and cfn-lint', () => {
       env: { ...process.env, CI: 'true', JSII_DEPRECATED: 'fail' },
     });
     assert.equal(synth.status, 0, `cdk synth failed:\n${synth.stdout}\n${synth.stderr}`);
+    // The example stages' placeholder notes point at the stage setting, not at a line of infra/.
+    const printed = `${synth.stdout}\n${synth.stderr}`;
+    assert.match(printed, /is a placeholder host \(set in infra\/config\/stages\.ts\)/);
+    assert.doesNotMatch(printed, /infra\/[\w/-]+\.ts:\d+:\d+/);
 
     const templates = readdirSync(out).filter((file) => file.endsWith('.template.json'));
     const topLevel = templates.filter((file) => !file.endsWith('.nested.template.json'));
