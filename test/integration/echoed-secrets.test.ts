@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { SourceDefinition } from '../../lambda/config/source-config.ts';
-import type { SourceOutcome } from '../../lambda/refresh/refresh-source.ts';
 import type { ReceivedRequest } from '../sandboxes/sandbox-server.ts';
 import { putSecret } from '../support/aws.ts';
 import { findLeaks } from '../support/capture.ts';
-import { lambdaContext } from '../support/lambda-context.ts';
 import { registerSensitive } from '../support/sensitive-values.ts';
 import { World } from '../support/world.ts';
 
@@ -104,13 +102,7 @@ describe('a provider that echoes the request never leaks the secret, in any enco
             1,
           );
           const linesBefore = world.capture.lines.length;
-          let outcome: SourceOutcome | undefined;
-          try {
-            outcome = (await world.handler()({ sources: [source], force: true }, lambdaContext(30_000)))
-              .outcomes[0];
-          } catch (error) {
-            outcome = (error as { outcomes?: SourceOutcome[] }).outcomes?.[0];
-          }
+          const outcome = await world.forcedOutcome(source);
           const what = `${flavour}, secret ${JSON.stringify(secret.slice(0, 4))}…, ${form}`;
           assert.equal(sent.length, 1, `${what}: the provider echoed the request`);
           assert.equal(outcome?.status, 'failed', what);
@@ -142,13 +134,7 @@ describe('a provider that echoes the request never leaks the secret, in any enco
       { kind: 'echo', status: 400, reply: () => ({ message: harmless }) },
       1,
     );
-    let outcome: SourceOutcome | undefined;
-    try {
-      outcome = (await world.handler()({ sources: [source], force: true }, lambdaContext(30_000)))
-        .outcomes[0];
-    } catch (error) {
-      outcome = (error as { outcomes?: SourceOutcome[] }).outcomes?.[0];
-    }
+    const outcome = await world.forcedOutcome(source);
     const message = outcome?.status === 'failed' ? outcome.error.message : '';
     assert.match(message, /quota exceeded for this account/);
     assert.ok(

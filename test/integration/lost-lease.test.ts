@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { defaultHttpRuntime } from '../../lambda/http/provider-http-client.ts';
-import type { SourceOutcome } from '../../lambda/refresh/refresh-source.ts';
 import { awsClients, createLockTable, readParameter } from '../support/aws.ts';
 import { lambdaContext } from '../support/lambda-context.ts';
 import { takeLeaseOver } from '../support/lease-thief.ts';
@@ -94,17 +93,7 @@ describe('a run that lost its lease does nothing more (moto, the Paypack sandbox
         },
       };
 
-      let outcome: SourceOutcome | undefined;
-      try {
-        outcome = (
-          await world.handler({ env, ...clients, httpRuntime })(
-            { sources: [source], force: true },
-            lambdaContext(30_000),
-          )
-        ).outcomes[0];
-      } catch (error) {
-        outcome = (error as { outcomes?: SourceOutcome[] }).outcomes?.[0];
-      }
+      const outcome = await world.forcedOutcome(source, { env, ...clients, httpRuntime });
       clients.ssm.destroy();
       clients.dynamodb.destroy();
       clients.secretsManager.destroy();
@@ -150,14 +139,7 @@ describe('a run that lost its lease does nothing more (moto, the Paypack sandbox
       },
       { step: 'deserialize', priority: 'low', name: 'timeOutSuccessorWrite' },
     );
-    let outcome: SourceOutcome | undefined;
-    try {
-      outcome = (
-        await world.handler({ env, ...clients })({ sources: [source], force: true }, lambdaContext(30_000))
-      ).outcomes[0];
-    } catch (error) {
-      outcome = (error as { outcomes?: SourceOutcome[] }).outcomes?.[0];
-    }
+    const outcome = await world.forcedOutcome(source, { env, ...clients });
     clients.ssm.destroy();
     clients.dynamodb.destroy();
     clients.secretsManager.destroy();

@@ -8,12 +8,14 @@ import {
 import { OAuth2Provider } from '../../lambda/providers/oauth2.ts';
 import { PapayaProvider } from '../../lambda/providers/papaya.ts';
 import { PaypackProvider } from '../../lambda/providers/paypack.ts';
+import type { SourceOutcome } from '../../lambda/refresh/refresh-source.ts';
 import { OAuth2Sandbox, type OAuth2SandboxOptions } from '../sandboxes/oauth2-sandbox.ts';
 import { PapayaSandbox, type PapayaSandboxOptions } from '../sandboxes/papaya-sandbox.ts';
 import { PaypackSandbox, type PaypackSandboxOptions } from '../sandboxes/paypack-sandbox.ts';
 import { type AwsClients, awsClients, putSecret } from './aws.ts';
 import { AwsFaultInjector } from './aws-fault-injector.ts';
 import { type OutputCapture, sharedCapture } from './capture.ts';
+import { lambdaContext } from './lambda-context.ts';
 import { type MotoServer, startMoto } from './moto.ts';
 import { registerSensitiveSource } from './sensitive-values.ts';
 
@@ -185,6 +187,19 @@ export class World {
       dynamodb: this.aws.dynamodb,
       ...options,
     });
+  }
+
+  /** One forced run for `source` through the real handler: its outcome, whether the run succeeded or failed. */
+  async forcedOutcome(
+    source: SourceDefinition,
+    options: Partial<RefreshHandlerOptions> = {},
+  ): Promise<SourceOutcome | undefined> {
+    try {
+      return (await this.handler(options)({ sources: [source], force: true }, lambdaContext(30_000)))
+        .outcomes[0];
+    } catch (error) {
+      return (error as { outcomes?: SourceOutcome[] }).outcomes?.[0];
+    }
   }
 
   sensitiveValues(): string[] {
