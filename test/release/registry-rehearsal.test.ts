@@ -146,6 +146,22 @@ describe('release rehearsal: publish both packages to a real registry, install t
     }
   });
 
+  it("the client's own tests pass on Node 22 too (they run on Node 24 with the rest)", async () => {
+    const node = join(work, 'node22/node_modules/.bin/node');
+    const { stdout } = await run(
+      node,
+      ['--import', 'tsx', '--test', '--test-reporter=tap', 'test/unit/get-token.test.ts'],
+      repo,
+      // Without this runner's own context, the nested runner reports to its stdout as a top-level run does.
+      {
+        ...Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== 'NODE_TEST_CONTEXT')),
+        PATH: node22Path,
+      },
+    );
+    assert.match(stdout, /^# fail 0$/m);
+    assert.match(stdout, /^# pass [1-9]\d*$/m);
+  });
+
   it('a CDK app installs the construct by name, deploys a Paypack source, grants its own function one token, and synthesizes without credentials or esbuild', async () => {
     const app = freshProject(work, 'platform-app', registry);
     await run('npm', [...INSTALL, '@token-refresher/cdk', 'aws-cdk-lib', 'constructs'], app);
