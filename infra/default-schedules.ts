@@ -45,18 +45,24 @@ export function scheduleForLifetime(lifetimeSeconds: number): SourceSchedule {
 /**
  * How much of a provider outage a source's schedule should bridge. `default`: the
  * schedules above. `max`: the longest outage the token's life allows, at the cost of
- * many more provider calls: checked every minute, refreshed once under a minute of its
- * life has gone (Paypack: under 14 min left, every minute; at least 13 min of any
- * outage is bridged, against 6 with the default).
+ * many more provider calls: every token is replaced at the first run after it is 30 s
+ * old, by runs a fifteenth of its life apart (1 to 60 min). Paypack: every minute,
+ * under 14.5 min left, so at least 13.5 min of any outage is bridged, against 6 with
+ * the default.
  */
 export type ResilienceProfile = 'default' | 'max';
 export const RESILIENCE_PROFILES: readonly ResilienceProfile[] = ['default', 'max'];
 
-/** The `max` profile: a 1-minute period and a threshold one minute short of the token's life. */
+/**
+ * The `max` profile. The threshold is 30 s short of the life, not a whole period: a run
+ * that starts a moment earlier after its minute than the last one finished would
+ * otherwise find that token with just over the threshold left, and skip its refresh.
+ */
 export function maxResilienceSchedule(lifetimeSeconds: number): SourceSchedule {
+  const periodMinutes = Math.min(60, Math.max(1, Math.floor(lifetimeSeconds / 15 / 60)));
   return {
-    period: Duration.minutes(1),
-    refreshThreshold: Duration.seconds(Math.max(0, lifetimeSeconds - 60)),
+    period: Duration.minutes(periodMinutes),
+    refreshThreshold: Duration.seconds(Math.max(0, lifetimeSeconds - 30)),
   };
 }
 

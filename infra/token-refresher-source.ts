@@ -18,7 +18,7 @@ export interface TokenRefresherSource {
   schedule?: SourceSchedule;
   /**
    * `max` picks the schedule that bridges the longest provider outage the token's life allows
-   * (Paypack: every minute, under 14 min left), instead of the default. Not with `schedule`.
+   * (Paypack: every minute, under 14.5 min left), instead of the default. Not with `schedule`.
    * Default: the construct's `resilience`, else `default`.
    */
   resilience?: ResilienceProfile;

@@ -38,7 +38,7 @@ export interface TokenRefresherProps {
   /**
    * The resilience profile of sources that name neither a schedule nor a profile:
    * `max` bridges the longest provider outage each token's life allows (Paypack:
-   * every minute, under 14 min left), at about 8 times the provider calls. Default `default`.
+   * every minute, under 14.5 min left), at about 8 times the provider calls. Default `default`.
    */
   resilience?: ResilienceProfile;
   /**

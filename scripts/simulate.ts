@@ -125,8 +125,8 @@ checked every 4 minutes, so an outage is survived for at least 10 − 4 = 6 minu
 as a refresh falls due) and at most 15 (when it begins just after a refresh). A 20-minute outage is longer than any Paypack token lives: no schedule
 can bridge it, and consumers go without a valid token for its remainder, until the first run after the
 provider recovers (within one period). With \`resilience: 'max'\` (the \`paypack | max\` rows: every minute,
-refreshed under 14 minutes left) at least 13 minutes of any outage are bridged, for about four times the
-runs and refreshes of the default over the same days (the cost model in docs/performance.md prices both).
+refreshed under 14.5 minutes left) at least 13.5 minutes of any outage are bridged, at a refresh every run
+instead of every second run four minutes apart (the cost model in docs/performance.md prices both).
 Papaya's 24-hour token is refreshed under 12 hours left, hourly:
 outages shorter than 11 hours cost nothing.
 `;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { StageConfig, StageSource } from '../../infra/config/stage-config.ts';
+import { maxResilienceSchedule } from '../../infra/default-schedules.ts';
 import { baseStage, type Json, nestedTemplates, resourcesIn, synthStage } from './helpers.ts';
 
 const paypack = (id: string, extra: Partial<StageSource> = {}): StageSource => ({
@@ -28,12 +29,12 @@ function schedules(stage: StageConfig): Record<string, { rate: unknown; threshol
 }
 
 describe("resilience: 'max' picks the schedule that bridges the longest provider outage", () => {
-  it('a Paypack source: every minute, under 14 min left (the default: every 4 min, under 10)', () => {
+  it('a Paypack source: every minute, under 14.5 min left (the default: every 4 min, under 10)', () => {
     assert.deepEqual(
       schedules({ ...baseStage, sources: [paypack('steady'), paypack('max', { resilience: 'max' })] }),
       {
         steady: { rate: 'rate(4 minutes)', threshold: 600 },
-        max: { rate: 'rate(1 minute)', threshold: 840 },
+        max: { rate: 'rate(1 minute)', threshold: 870 },
       },
     );
   });
@@ -45,12 +46,12 @@ describe("resilience: 'max' picks the schedule that bridges the longest provider
       sources: [paypack('a'), paypack('b', { resilience: 'default' })],
     };
     assert.deepEqual(schedules(stage), {
-      a: { rate: 'rate(1 minute)', threshold: 840 },
+      a: { rate: 'rate(1 minute)', threshold: 870 },
       b: { rate: 'rate(4 minutes)', threshold: 600 },
     });
   });
 
-  it('follows the token life the source asks for (a 1-hour Papaya token: every minute, under 59 min left)', () => {
+  it('follows the token life the source asks for (a 1-hour Papaya token: every 4 min, under 59.5 min left)', () => {
     const papaya: StageSource = {
       id: 'payroll',
       provider: 'papaya',
@@ -60,9 +61,23 @@ describe("resilience: 'max' picks the schedule that bridges the longest provider
       resilience: 'max',
     };
     assert.deepEqual(schedules({ ...baseStage, sources: [papaya] }).payroll, {
-      rate: 'rate(1 minute)',
-      threshold: 3540,
+      rate: 'rate(4 minutes)',
+      threshold: 3570,
     });
+  });
+
+  it('every run replaces the token, even one that starts up to 30 s earlier after its minute than the last run finished', () => {
+    const { period, refreshThreshold } = maxResilienceSchedule(900);
+    for (let lastRunTookSeconds = 0; lastRunTookSeconds <= 30; lastRunTookSeconds += 5) {
+      for (let thisRunLateSeconds = 0; thisRunLateSeconds <= 30; thisRunLateSeconds += 5) {
+        // The token was issued as the last run ended; this run starts one period after that run started.
+        const left = 900 - (period.toSeconds() + thisRunLateSeconds - lastRunTookSeconds);
+        assert.ok(
+          left <= refreshThreshold.toSeconds(),
+          `last run took ${lastRunTookSeconds} s, this one ${thisRunLateSeconds} s late: ${left} s left is refreshed`,
+        );
+      }
+    }
   });
 
   it('refuses a profile beside an explicit schedule, and an unknown profile, saying what to change', () => {
