@@ -74,7 +74,8 @@ try {
   await world.stop();
 }
 
-const minutes = (seconds: number) => `${(seconds / 60).toFixed(1)} min`;
+// Rounded to a tenth; a float residue of -0.0 prints as 0.0.
+const minutes = (seconds: number) => `${(Math.round(seconds / 6) / 10 + 0).toFixed(1)} min`;
 const percent = (fraction: number) => `${(fraction * 100).toFixed(3)}%`;
 const summary = [
   '| provider | profile | days | schedule | runs | failed runs | refreshes | provider calls | time with a valid token | longest gap | gap outside outages |',
