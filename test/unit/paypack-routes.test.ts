@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ProviderError, StoreError } from '../../lambda/errors.ts';
-import { ProviderHttpClient } from '../../lambda/http/provider-http-client.ts';
 import { PaypackProvider } from '../../lambda/providers/paypack.ts';
-import { Redactor } from '../../lambda/redact.ts';
 import { LockLostError } from '../../lambda/refresh/source-lock.ts';
 import { registerSensitive } from '../support/sensitive-values.ts';
+import { singleAttemptHttp } from '../support/single-attempt-http.ts';
 
 const NOW = Date.parse('2026-12-05T12:00:00Z');
 const jwt = (claims: Record<string, unknown>) =>
@@ -40,32 +39,16 @@ async function issue(
 ) {
   const presented: string[] = [];
   const journal: string[] = [];
-  const http = new ProviderHttpClient({
-    sourceId: 's',
-    provider: 'paypack',
-    settings: {
-      timeoutMs: 1000,
-      maxAttempts: 1,
-      maxResponseBytes: 65536,
-      backoff: { baseDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 1 },
-    },
-    redactor: new Redactor(),
-    runtime: {
-      fetch: async (input) => {
-        const path = new URL(String(input)).pathname;
-        if (path.endsWith('/authorize')) {
-          journal.push('authorize');
-          return reply('token');
-        }
-        const which = path.startsWith('/api/auth/agents/refresh/') ? 'docs' : 'sdk';
-        journal.push(which);
-        presented.push(decodeURIComponent(path.split('/').at(-1) ?? ''));
-        return reply(answers[which] ?? 'html 404');
-      },
-      sleep: async () => {},
-      random: () => 0,
-      now: () => NOW,
-    },
+  const http = singleAttemptHttp('paypack', NOW, async (input) => {
+    const path = new URL(String(input)).pathname;
+    if (path.endsWith('/authorize')) {
+      journal.push('authorize');
+      return reply('token');
+    }
+    const which = path.startsWith('/api/auth/agents/refresh/') ? 'docs' : 'sdk';
+    journal.push(which);
+    presented.push(decodeURIComponent(path.split('/').at(-1) ?? ''));
+    return reply(answers[which] ?? 'html 404');
   });
   const issued = await new PaypackProvider().issueToken({
     sourceId: 's',

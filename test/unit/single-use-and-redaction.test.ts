@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { StoreError } from '../../lambda/errors.ts';
-import { ProviderHttpClient } from '../../lambda/http/provider-http-client.ts';
 import { PaypackProvider } from '../../lambda/providers/paypack.ts';
 import { MAX_PROVIDER_TEXT, Redactor, WITHHELD } from '../../lambda/redact.ts';
 import { registerSensitive } from '../support/sensitive-values.ts';
+import { singleAttemptHttp } from '../support/single-attempt-http.ts';
 
 const NOW = Date.parse('2026-11-21T12:00:00Z');
 const jwt = (claims: Record<string, unknown>) =>
@@ -16,26 +16,10 @@ registerSensitive(ACCESS, STORED_REFRESH);
 /** A Paypack provider run whose every step (state writes, HTTP calls) lands in one ordered journal. */
 function journaledRun(privateState: string, saveFails = false) {
   const journal: string[] = [];
-  const http = new ProviderHttpClient({
-    sourceId: 's',
-    provider: 'paypack',
-    settings: {
-      timeoutMs: 1000,
-      maxAttempts: 1,
-      maxResponseBytes: 65536,
-      backoff: { baseDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 1 },
-    },
-    redactor: new Redactor(),
-    runtime: {
-      fetch: async (input) => {
-        const path = new URL(String(input)).pathname;
-        journal.push(`GET/POST ${path.startsWith('/api/auth/refresh/') ? '/api/auth/refresh/…' : path}`);
-        return new Response(JSON.stringify({ access: ACCESS, refresh: 'r-new', expires: NOW / 1000 + 900 }));
-      },
-      sleep: async () => {},
-      random: () => 0,
-      now: () => NOW,
-    },
+  const http = singleAttemptHttp('paypack', NOW, async (input) => {
+    const path = new URL(String(input)).pathname;
+    journal.push(`GET/POST ${path.startsWith('/api/auth/refresh/') ? '/api/auth/refresh/…' : path}`);
+    return new Response(JSON.stringify({ access: ACCESS, refresh: 'r-new', expires: NOW / 1000 + 900 }));
   });
   const run = new PaypackProvider().issueToken({
     sourceId: 's',
