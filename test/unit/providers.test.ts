@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ProviderHttpClient } from '../../lambda/http/provider-http-client.ts';
+import type { ProviderHttpClient } from '../../lambda/http/provider-http-client.ts';
 import { defaultTokenName, PapayaProvider } from '../../lambda/providers/papaya.ts';
 import { PaypackProvider } from '../../lambda/providers/paypack.ts';
-import { Redactor } from '../../lambda/redact.ts';
+import { singleAttemptHttp } from '../support/single-attempt-http.ts';
 
 const NOW = Date.parse('2026-11-21T12:00:00Z');
 const jwt = (claims: Record<string, unknown>) =>
@@ -11,29 +11,13 @@ const jwt = (claims: Record<string, unknown>) =>
 
 function recordingHttp(replies: Record<string, unknown>) {
   const sent: { route: string; url: string; body: unknown }[] = [];
-  const http = new ProviderHttpClient({
-    sourceId: 's',
-    provider: 'p',
-    settings: {
-      timeoutMs: 1000,
-      maxAttempts: 1,
-      maxResponseBytes: 65536,
-      backoff: { baseDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 1 },
-    },
-    redactor: new Redactor(),
-    runtime: {
-      fetch: async (input, init) => {
-        const url = String(input);
-        sent.push({ route: url, url, body: init?.body ? JSON.parse(String(init.body)) : undefined });
-        const match = Object.entries(replies).find(([suffix]) => url.endsWith(suffix));
-        return new Response(JSON.stringify(match?.[1] ?? { status: 404, message: 'nope' }), {
-          status: match ? 200 : 404,
-        });
-      },
-      sleep: async () => {},
-      random: () => 0,
-      now: () => NOW,
-    },
+  const http = singleAttemptHttp('p', NOW, async (input, init) => {
+    const url = String(input);
+    sent.push({ route: url, url, body: init?.body ? JSON.parse(String(init.body)) : undefined });
+    const match = Object.entries(replies).find(([suffix]) => url.endsWith(suffix));
+    return new Response(JSON.stringify(match?.[1] ?? { status: 404, message: 'nope' }), {
+      status: match ? 200 : 404,
+    });
   });
   return { http, sent };
 }
