@@ -13,7 +13,8 @@ const MAX_DEPTH = 3;
 const MAX_READINGS = 256;
 const MIN_RUN = 8;
 
-type Decoder = (text: string) => string[];
+/** `minStretch`: the shortest printable stretch of decoded bytes worth keeping (the shortest value looked for). */
+type Decoder = (text: string, minStretch: number) => string[];
 
 const percentDecode: Decoder = (text) => {
   if (!/%[0-9a-f]{2}|\+/i.test(text)) return [];
@@ -77,24 +78,34 @@ const htmlUnescape: Decoder = (text) => {
   ];
 };
 
+/**
+ * What a decoded byte run could show a reader: its printable stretches (a secret
+ * is printable), or nothing when it is noise, as most words read as base64 are.
+ */
+function printableStretches(bytes: Buffer, minStretch: number): string[] {
+  const readable = [bytes.toString('utf8'), bytes.toString('latin1')].map((text) =>
+    (text.match(new RegExp(`[^\\p{C}]{${minStretch},}`, 'gu')) ?? []).join('\n'),
+  );
+  return [...new Set(readable.filter((text) => text.length > 0))];
+}
+
 /** Base64 and base64url runs, tried at each of the four alignments (a run may start mid-quantum). */
-const base64Runs: Decoder = (text) => {
+const base64Runs: Decoder = (text, minStretch) => {
   const decoded: string[] = [];
   for (const [run] of text.matchAll(/[A-Za-z0-9+/_-]{8,}={0,2}/g)) {
     const plain = run.replace(/=+$/, '').replace(/-/g, '+').replace(/_/g, '/');
     for (let offset = 0; offset < 4 && plain.length - offset >= MIN_RUN - 2; offset++) {
-      decoded.push(Buffer.from(plain.slice(offset), 'base64').toString('latin1'));
-      decoded.push(Buffer.from(plain.slice(offset), 'base64').toString('utf8'));
+      decoded.push(...printableStretches(Buffer.from(plain.slice(offset), 'base64'), minStretch));
     }
   }
   return decoded;
 };
 
-const hexRuns: Decoder = (text) => {
+const hexRuns: Decoder = (text, minStretch) => {
   const decoded: string[] = [];
   for (const [run] of text.matchAll(/(?:[0-9a-f]{2}){4,}/gi)) {
-    decoded.push(Buffer.from(run, 'hex').toString('utf8'));
-    if (run.length > 2) decoded.push(Buffer.from(run.slice(1, -1), 'hex').toString('utf8'));
+    decoded.push(...printableStretches(Buffer.from(run, 'hex'), minStretch));
+    if (run.length > 2) decoded.push(...printableStretches(Buffer.from(run.slice(1, -1), 'hex'), minStretch));
   }
   return decoded;
 };
@@ -106,14 +117,14 @@ const DECODERS: Decoder[] = [percentDecode, jsonUnescape, htmlUnescape, base64Ru
  * `complete` is false when the readings were cut at MAX_READINGS: a caller that
  * needs certainty treats such a text as if it matched.
  */
-export function readings(text: string): { views: string[]; complete: boolean } {
+export function readings(text: string, minStretch = 4): { views: string[]; complete: boolean } {
   const seen = new Set<string>([text]);
   let layer = [text];
   for (let depth = 0; depth < MAX_DEPTH && layer.length > 0; depth++) {
     const next: string[] = [];
     for (const view of layer) {
       for (const decode of DECODERS) {
-        for (const decoded of decode(view)) {
+        for (const decoded of decode(view, minStretch)) {
           if (seen.has(decoded)) continue;
           if (seen.size >= MAX_READINGS) return { views: fold(seen), complete: false };
           seen.add(decoded);
@@ -139,7 +150,8 @@ function fold(views: Set<string>): string[] {
 export function echoesAny(text: string, values: Iterable<string>): boolean {
   const folded = [...values].map(foldText).filter((value) => value.trim().length > 0);
   if (folded.length === 0) return false;
-  const { views, complete } = readings(text);
+  const shortest = Math.max(4, Math.min(...folded.map((value) => value.length)));
+  const { views, complete } = readings(text, shortest);
   if (!complete) return true;
   return views.some((view) => folded.some((value) => view.includes(value)));
 }

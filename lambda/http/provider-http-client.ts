@@ -7,10 +7,9 @@ import {
   type ProviderResponse,
   readCapped,
 } from './provider-response.ts';
+import { baseUrlProblem } from './url-policy.ts';
 
 export type { ProviderResponse } from './provider-response.ts';
-
-import { baseUrlProblem } from './url-policy.ts';
 
 export interface HttpSettings {
   timeoutMs: number;

@@ -51,20 +51,17 @@ export function interpretResponse(
   const said = json.ok ? providerMessage(json.value, context.redactor) : '';
   const base = { status, detail: `answered HTTP ${status}${said}` };
   if (status === 401 || status === 403) return { ...base, code: 'PROVIDER_AUTH_REJECTED', retryable: false };
-  if (status === 429) {
+  const retryableCode =
+    status === 429
+      ? 'PROVIDER_RATE_LIMITED'
+      : status >= 500 || status === 408
+        ? 'PROVIDER_SERVER_ERROR'
+        : undefined;
+  if (retryableCode) {
     const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), context.now);
     return {
       ...base,
-      code: 'PROVIDER_RATE_LIMITED',
-      retryable: true,
-      ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
-    };
-  }
-  if (status >= 500 || status === 408) {
-    const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), context.now);
-    return {
-      ...base,
-      code: 'PROVIDER_SERVER_ERROR',
+      code: retryableCode,
       retryable: true,
       ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
     };

@@ -68,9 +68,10 @@ export function findLeaks(text: string, sensitive: Iterable<string>): string[] {
   wanted.forEach((value, index) => {
     if (text.includes(value)) found.add(index);
   });
+  const shortest = Math.min(...folded.map((value) => value.length));
   for (const line of new Set(text.split('\n'))) {
-    if (line.length === 0) continue;
-    const { views } = readings(line);
+    if (line.length === 0 || folded.length === 0) continue;
+    const { views } = readings(line, shortest);
     folded.forEach((value, index) => {
       if (!found.has(index) && views.some((view) => view.includes(value))) found.add(index);
     });

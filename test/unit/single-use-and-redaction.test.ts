@@ -113,6 +113,17 @@ describe('Redactor', () => {
     assert.ok(harmless.length <= MAX_PROVIDER_TEXT + 1);
   });
 
+  it('quotes a long, harmless provider message rather than withholding it as unreadable', () => {
+    const redactor = new Redactor();
+    redactor.add('a-client-secret-of-24-chars');
+    // Forty distinct long words: each reads as base64 too, and their decodings are noise.
+    const message = Array.from(
+      { length: 40 },
+      (_, index) => `maintenance${String.fromCharCode(97 + (index % 26))}${index}`,
+    ).join(' ');
+    assert.equal(redactor.quoteProviderText(message), `${message.slice(0, MAX_PROVIDER_TEXT)}…`);
+  });
+
   it('accepts a value with a lone surrogate without throwing', () => {
     const redactor = new Redactor();
     redactor.add('abc\ud800def');
