@@ -103,7 +103,8 @@ export function awsErrorName(error: unknown): string {
 /**
  * Every code a failed outcome can carry (`outcome.error.code`, the lock table's
  * `lastCode`): each has a section in docs/runbook.md, which a test keeps in step.
- * LOCK_BUSY and LOCK_LOST come from refresh/await-lock.ts and refresh/source-lock.ts;
+ * LOCK_BUSY and LOCK_LOST come from refresh/await-lock.ts and refresh/source-lock.ts,
+ * NOT_ACTIVE_REGION from refresh/regions.ts;
  * UNEXPECTED marks an error that is not a RefresherError.
  */
 export const ERROR_CODES = [
@@ -113,6 +114,7 @@ export const ERROR_CODES = [
   'STORE_FAILED',
   'LOCK_BUSY',
   'LOCK_LOST',
+  'NOT_ACTIVE_REGION',
   'UNEXPECTED',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -19,7 +19,22 @@ export interface HandlerSettings {
   metricsPerSource: boolean;
   /** Most SSM writes per second from one container; undefined: unpaced. */
   ssmWritesPerSecond: number | undefined;
+  /** Regions each new token is copied to (REFRESHER_REPLICA_REGIONS), and this deployment's part. */
+  regions: RegionSettings | undefined;
 }
+
+export interface RegionSettings {
+  /** The region the function runs in (AWS_REGION). */
+  region: string;
+  replicaRegions: string[];
+  /** `home` is active until a failover says otherwise; a `standby` only once one makes it active. */
+  role: 'home' | 'standby';
+  replicaTimeoutMs: number;
+  parameterPrefix: string;
+}
+
+/** A replica's reads and writes in one run end after this long, well inside the store deadline. */
+const DEFAULT_REPLICA_TIMEOUT_MS = 5_000;
 
 /** Time kept back from the Lambda timeout so results are logged and metrics flushed. */
 const DEFAULT_SAFETY_MARGIN_MS = 5_000;
@@ -73,6 +88,46 @@ export function readHandlerSettings(
     leaseMs: wholeMs(env.REFRESHER_LOCK_LEASE_MS, 'REFRESHER_LOCK_LEASE_MS', DEFAULT_LEASE_MS, 1000),
     metricsPerSource: flag(env.REFRESHER_METRICS_PER_SOURCE, 'REFRESHER_METRICS_PER_SOURCE', true),
     ssmWritesPerSecond: positive(env.REFRESHER_SSM_WRITES_PER_SECOND, 'REFRESHER_SSM_WRITES_PER_SECOND'),
+    regions: regionSettings(env, policy.parameterPrefix),
+  };
+}
+
+function regionSettings(
+  env: Record<string, string | undefined>,
+  parameterPrefix: string | undefined,
+): RegionSettings | undefined {
+  const role = env.REFRESHER_REGION_ROLE || 'home';
+  if (role !== 'home' && role !== 'standby')
+    throw new ConfigError(undefined, 'REFRESHER_REGION_ROLE must be "home" or "standby"');
+  if (!env.REFRESHER_REPLICA_REGIONS) {
+    if (role === 'standby')
+      throw new ConfigError(undefined, 'a standby (REFRESHER_REGION_ROLE) needs REFRESHER_REPLICA_REGIONS');
+    return undefined;
+  }
+  const replicaRegions = parseJsonSetting(env.REFRESHER_REPLICA_REGIONS, 'REFRESHER_REPLICA_REGIONS');
+  const region = env.AWS_REGION;
+  if (
+    !Array.isArray(replicaRegions) ||
+    !replicaRegions.every((item) => typeof item === 'string' && /^[a-z]{2}(-[a-z]+)+-\d$/.test(item))
+  ) {
+    throw new ConfigError(undefined, 'REFRESHER_REPLICA_REGIONS must be a JSON array of region names');
+  }
+  if (!region) throw new ConfigError(undefined, 'REFRESHER_REPLICA_REGIONS needs AWS_REGION');
+  if (replicaRegions.includes(region))
+    throw new ConfigError(undefined, `REFRESHER_REPLICA_REGIONS names this function's own region ${region}`);
+  if (!parameterPrefix)
+    throw new ConfigError(undefined, 'REFRESHER_REPLICA_REGIONS needs REFRESHER_PARAMETER_PREFIX');
+  return {
+    region,
+    replicaRegions,
+    role,
+    replicaTimeoutMs: wholeMs(
+      env.REFRESHER_REPLICA_TIMEOUT_MS,
+      'REFRESHER_REPLICA_TIMEOUT_MS',
+      DEFAULT_REPLICA_TIMEOUT_MS,
+      100,
+    ),
+    parameterPrefix,
   };
 }
 

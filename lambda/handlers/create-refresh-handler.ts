@@ -1,11 +1,11 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { Context } from 'aws-lambda';
 import { AWS_CLIENT_CONFIG } from '../aws/bounded-calls.ts';
-import { readHandlerSettings } from '../config/handler-settings.ts';
+import { type RegionSettings, readHandlerSettings } from '../config/handler-settings.ts';
 import {
   type ProviderLookup,
   type ResolvedSource,
@@ -19,6 +19,7 @@ import { CredentialCache } from '../refresh/credential-cache.ts';
 import { ParameterStore } from '../refresh/parameter-store.ts';
 import { refreshAll } from '../refresh/refresh-all.ts';
 import type { SourceOutcome } from '../refresh/refresh-source.ts';
+import { RegionSet } from '../refresh/regions.ts';
 import { DynamoDbSourceLock, type SourceLock } from '../refresh/source-lock.ts';
 import { WritePacer } from '../refresh/write-pacer.ts';
 import {
@@ -27,6 +28,7 @@ import {
   handleDeploymentEvent,
   isDeploymentEvent,
 } from './deployment-event.ts';
+import { recordMetrics } from './outcome-metrics.ts';
 import { RunMetrics } from './run-metrics.ts';
 
 /**
@@ -57,6 +59,8 @@ export interface RefreshHandlerOptions {
   metrics?: Metrics;
   httpRuntime?: HttpRuntime;
   clock?: () => number;
+  /** The SSM client of a replica region (tests point it at an emulator). Default: one per region. */
+  replicaSsm?: (region: string) => SSMClient;
 }
 
 /** AWS calls end this long before the Lambda does, leaving time to log the outcomes and flush metrics. */
@@ -94,13 +98,16 @@ export function createRefreshHandler(options: RefreshHandlerOptions) {
       serviceName: env.POWERTOOLS_SERVICE_NAME ?? 'token-refresher',
     });
   const httpRuntime = options.httpRuntime ?? defaultHttpRuntime;
+  const parameters = new ParameterStore(
+    options.ssm ?? new SSMClient(AWS_CLIENT_CONFIG),
+    settings.ssmWritesPerSecond
+      ? new WritePacer(settings.ssmWritesPerSecond, Date.now, httpRuntime.sleep)
+      : undefined,
+  );
+  const regions = settings.regions && regionSet(settings.regions, parameters, options.replicaSsm);
   const deps = {
-    parameters: new ParameterStore(
-      options.ssm ?? new SSMClient(AWS_CLIENT_CONFIG),
-      settings.ssmWritesPerSecond
-        ? new WritePacer(settings.ssmWritesPerSecond, Date.now, httpRuntime.sleep)
-        : undefined,
-    ),
+    parameters,
+    ...(regions ? { regions } : {}),
     credentials: new CredentialCache(options.secretsManager ?? new SecretsManagerClient(AWS_CLIENT_CONFIG)),
     httpRuntime,
     clock: options.clock ?? Date.now,
@@ -154,41 +161,6 @@ export function createRefreshHandler(options: RefreshHandlerOptions) {
   return handler;
 }
 
-/**
- * One EMF record per metric: a Powertools single metric flushes, and drops its
- * dimensions, on each addMetric. Every run feeds the per-provider series (one
- * alarm per provider, however many sources); per-source series cost a custom
- * metric each and can be switched off for large fleets.
- */
-function recordMetrics(metrics: Metrics, outcome: SourceOutcome, perSource: boolean): void {
-  const emit = (
-    name: string,
-    unit: (typeof MetricUnit)[keyof typeof MetricUnit],
-    value: number,
-    bySource: boolean,
-  ) => {
-    const single = metrics.singleMetric();
-    single.addDimension(bySource ? 'Source' : 'Provider', bySource ? outcome.sourceId : outcome.provider);
-    single.addMetric(name, unit, value);
-  };
-  const failed = outcome.status === 'failed' ? 1 : 0;
-  // Staleness is emitted on every run, failed or not: it is what the alarms on an expiring token watch.
-  if (outcome.secondsRemaining !== undefined) {
-    const seconds = Math.max(0, outcome.secondsRemaining);
-    emit('TokenSecondsRemaining', MetricUnit.Seconds, seconds, false);
-    if (perSource) emit('TokenSecondsRemaining', MetricUnit.Seconds, seconds, true);
-  }
-  emit('RefreshFailed', MetricUnit.Count, failed, false);
-  if (perSource) emit('RefreshFailed', MetricUnit.Count, failed, true);
-  // The dashboard's outcome widget: refreshed and fresh runs per provider (failed ones are RefreshFailed).
-  if (outcome.status !== 'failed')
-    emit(outcome.status === 'refreshed' ? 'Refreshed' : 'Fresh', MetricUnit.Count, 1, false);
-  // One per refresh that published with a warning, and only then: a metric costs nothing in the hours
-  // it is not emitted. A refresh that warned and then failed has the WARN line only.
-  if (outcome.status === 'refreshed' && outcome.warnings)
-    emit('ProviderWarnings', MetricUnit.Count, 1, false);
-}
-
 function selectSources(
   event: RefreshEvent,
   configured: ResolvedSource[] | undefined,
@@ -207,6 +179,24 @@ function selectSources(
   if (unknown.length > 0)
     throw new ConfigError(undefined, `event.sourceIds names unknown sources: ${unknown.join(', ')}`);
   return configured.filter((source) => (event.sourceIds as string[]).includes(source.id));
+}
+
+function regionSet(
+  settings: RegionSettings,
+  home: ParameterStore,
+  replicaSsm: ((region: string) => SSMClient) | undefined,
+): RegionSet {
+  return new RegionSet({
+    region: settings.region,
+    home,
+    replicas: settings.replicaRegions.map((region) => ({
+      region,
+      parameters: new ParameterStore(replicaSsm?.(region) ?? new SSMClient({ ...AWS_CLIENT_CONFIG, region })),
+    })),
+    prefix: settings.parameterPrefix,
+    activeByDefault: settings.role === 'home',
+    replicaTimeoutMs: settings.replicaTimeoutMs,
+  });
 }
 
 /**

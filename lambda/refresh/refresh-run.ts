@@ -4,6 +4,7 @@ import type { HttpRuntime } from '../http/provider-http-client.ts';
 import type { Redactor } from '../redact.ts';
 import type { CredentialCache } from './credential-cache.ts';
 import type { ParameterStore } from './parameter-store.ts';
+import type { RegionSet } from './regions.ts';
 import { type LockLease, LockLostError, type SourceLock } from './source-lock.ts';
 
 /** The subset of Powertools Logger the refresh cycle uses. */
@@ -21,6 +22,8 @@ export interface RefreshDependencies {
   lock?: SourceLock;
   /** Longest wait for another run's lock before this run fails with LOCK_BUSY. */
   lockWaitMs?: number;
+  /** Replica regions and the active-region check (stages with replicaRegions). */
+  regions?: RegionSet;
 }
 
 export interface RefreshRequest {

@@ -7,6 +7,7 @@ import { checkBearerToken } from './bearer-token.ts';
 import { issueWithRotationRetry } from './issue-token.ts';
 import { probeToken } from './probe-token.ts';
 import { fenceOf, type IssueRun, type RefreshDependencies, type RefreshRequest } from './refresh-run.ts';
+import { catchUpReplicas, publishToReplicas, type ReplicaOutcome } from './replicate.ts';
 import { type LockLease, LockLostError, type RunRecord } from './source-lock.ts';
 
 export type { RefreshDependencies, RefreshLogger, RefreshRequest } from './refresh-run.ts';
@@ -17,6 +18,8 @@ interface OutcomeBase {
   /** Expiry of the token consumers can read now (the new one, or the last good one after a failure). */
   expiresAt?: string;
   secondsRemaining?: number;
+  /** What each replica region holds after this run (deployments with replicaRegions only). */
+  replicas?: ReplicaOutcome[];
 }
 
 export type SourceOutcome =
@@ -58,7 +61,16 @@ export async function refreshSource(
     const doneByOther = (latest: PublishedToken | undefined): latest is PublishedToken =>
       isFresh(latest) && (!request.force || latest.token !== seen?.token);
 
-    if (!request.force && isFresh(current)) return freshOutcome(base, current, deps);
+    if (!request.force && isFresh(current)) {
+      const home = current;
+      const replicas = deps.regions?.replicas.length
+        ? await catchUpReplicas(deps.regions, source, home, run, {
+            leaseKey: leaseKey(source.provider.name, source.id),
+            readHome: () => readPublished(source, run),
+          })
+        : undefined;
+      return { ...freshOutcome(base, home, deps), ...(replicas ? { replicas } : {}) };
+    }
     if (!deps.lock)
       return await refreshNow(
         source,
@@ -146,6 +158,8 @@ async function refreshNow(
 ): Promise<SourceOutcome> {
   const { deps, request } = run;
   const store = { deadline: request.storeDeadline };
+  // A region that is not the active one (after a failover) calls no provider and writes nothing.
+  await deps.regions?.assertActive(source.id, request.storeDeadline);
   const issued = await issueWithRotationRetry(source, run);
   const published: PublishedToken = {
     token: issued.token,
@@ -169,9 +183,14 @@ async function refreshNow(
     store,
     run.fence,
   );
+  // Home first: a replica that fails or stalls never costs the home publish.
+  const replicas = deps.regions?.replicas.length
+    ? await publishToReplicas(deps.regions, source, published, run)
+    : undefined;
   return {
     ...base,
     status: 'refreshed',
+    ...(replicas ? { replicas } : {}),
     expiresAt: published.expiresAt,
     secondsRemaining: secondsUntil(published.expiresAt, deps.clock()),
     ...(run.warnings.size > 0 ? { warnings: [...run.warnings] } : {}),
