@@ -2,7 +2,8 @@ import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { stages } from './config/stages.ts';
 import { StageConfigError } from './config/validate-stage.ts';
-import { TokenRefresherStack } from './token-refresher-stack.ts';
+import { TokenRefresherReplicaStack } from './token-refresher-replica.ts';
+import { regionalStackName, TokenRefresherStack } from './token-refresher-stack.ts';
 
 /** Every stage in infra/config/stages.ts, or only `-c stage=<name>`. */
 // No construct stack traces: the CLI would print the line of infra/ that added a note, where the
@@ -24,6 +25,23 @@ function buildApp(app = new App({ stackTraces: false })): App {
       },
       description: `Scheduled bearer-token refresher (${stage.name})`,
     });
+    for (const region of stage.replicaRegions ?? []) {
+      const env = { account: stage.account ?? process.env.CDK_DEFAULT_ACCOUNT, region };
+      if (region === stage.standbyRegion) {
+        new TokenRefresherStack(app, regionalStackName(stage.name, region), {
+          stage,
+          standby: true,
+          env,
+          description: `Standby bearer-token refresher (${stage.name}, schedules off until npm run failover)`,
+        });
+      } else {
+        new TokenRefresherReplicaStack(app, regionalStackName(stage.name, region), {
+          stage,
+          env,
+          description: `Token-refresher replica region (${stage.name}): its key and meta/key-arn`,
+        });
+      }
+    }
   }
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return app;

@@ -15,6 +15,8 @@ export interface RefresherDashboardProps {
   sources: DashboardSource[];
   /** Whether the functions emit per-source series (REFRESHER_METRICS_PER_SOURCE). */
   perSourceMetrics: boolean;
+  /** Regions the tokens are copied to: a row each. Default none. */
+  replicaRegions?: readonly string[];
 }
 
 /** Per-source lines drawn at most (the default per-source metric limit), ten to a graph. */
@@ -55,7 +57,34 @@ export class RefresherDashboard extends Construct {
     for (const provider of providers) {
       this.dashboard.addWidgets(...this.#providerRow(provider));
     }
+    for (const region of props.replicaRegions ?? []) this.dashboard.addWidgets(...this.#replicaRow(region));
     this.dashboard.addWidgets(...this.#sourceWidgets());
+  }
+
+  /** A replica region: the lowest life left on its copies per provider, and sources it lags behind on. */
+  #replicaRow(region: string): cloudwatch.IWidget[] {
+    const providers = [...new Set(this.#props.sources.map((source) => source.provider))];
+    return [
+      new cloudwatch.GraphWidget({
+        title: `${region}: lowest life left on the copied tokens (min)`,
+        left: providers.map((provider) =>
+          this.#minutesLeft(
+            { ReplicaRegion: region, Provider: provider },
+            provider,
+            'ReplicaTokenSecondsRemaining',
+          ),
+        ),
+        leftYAxis: { min: 0, showUnits: false },
+        width: 2 * WIDTH,
+        height: HEIGHT,
+      }),
+      new cloudwatch.GraphWidget({
+        title: `${region}: sources whose copy is behind (docs/runbook.md#alarm-replica-token-stale)`,
+        left: [this.#metric('ReplicaBehind', { ReplicaRegion: region }, 'Sum', 'behind')],
+        width: 2 * WIDTH,
+        height: HEIGHT,
+      }),
+    ];
   }
 
   #metric(name: string, dimensions: Record<string, string>, statistic: string, label: string) {
@@ -70,11 +99,15 @@ export class RefresherDashboard extends Construct {
   }
 
   /** Seconds shown as minutes: the stage configuration's unit. */
-  #minutesLeft(dimensions: Record<string, string>, label: string): cloudwatch.IMetric {
+  #minutesLeft(
+    dimensions: Record<string, string>,
+    label: string,
+    metricName = 'TokenSecondsRemaining',
+  ): cloudwatch.IMetric {
     const id = `seconds${this.#nextId++}`;
     return new cloudwatch.MathExpression({
       expression: `${id} / 60`,
-      usingMetrics: { [id]: this.#metric('TokenSecondsRemaining', dimensions, 'Minimum', label) },
+      usingMetrics: { [id]: this.#metric(metricName, dimensions, 'Minimum', label) },
       label,
       period: Duration.minutes(5),
     });

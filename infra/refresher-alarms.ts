@@ -12,6 +12,7 @@ export const RUNBOOK_SECTIONS = {
   functionErrors: 'alarm-function-errors',
   providerStale: 'alarm-provider-token-stale',
   sourceStale: 'alarm-source-token-stale',
+  replicaStale: 'alarm-replica-token-stale',
 } as const;
 
 function runbook(section: keyof typeof RUNBOOK_SECTIONS): string {
@@ -23,6 +24,11 @@ export interface RefresherAlarmsProps {
   deadLetterQueue: sqs.IQueue;
   metricNamespace: string;
   serviceName: string;
+  /**
+   * A standby's functions do not run until a failover: no data is not staleness there (its
+   * staleness alarms watch again as soon as its runs report). Default: no data breaches.
+   */
+  standby?: boolean;
 }
 
 /** Every alarm the refresher raises, all sent to one SNS topic. */
@@ -88,10 +94,49 @@ export class RefresherAlarms extends Construct {
         threshold: floor,
         evaluationPeriods: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+        treatMissingData: this.#missingData(),
         actionsEnabled: live.length > 0,
       }),
     );
+  }
+
+  /**
+   * One alarm per replica region and provider, on the copies the home runs
+   * report: fires when a replica's token has less life left than the provider's
+   * floor (the same as at home), or when no run reported on that region.
+   */
+  watchReplicaStaleness(
+    region: string,
+    provider: string,
+    allSources: { period: Duration; thresholdSeconds: number; awaitingCredentials?: boolean }[],
+  ): void {
+    const live = allSources.filter((source) => source.awaitingCredentials !== true);
+    const sources = live.length > 0 ? live : allSources;
+    const floor = Math.min(
+      ...sources.map((source) => Math.max(0, source.thresholdSeconds - source.period.toSeconds())),
+    );
+    const longest = Math.max(...sources.map((source) => source.period.toSeconds()));
+    this.#notify(
+      new cloudwatch.Alarm(this, `${provider}ReplicaStale-${region}`, {
+        alarmDescription: `The ${provider} tokens copied to ${region} have under ${floor} s left, or no run reported on that region: consumers there may soon find them expired.${runbook('replicaStale')}`,
+        metric: stalenessMetric(
+          { ...this.#props, metricName: 'ReplicaTokenSecondsRemaining' },
+          { ReplicaRegion: region, Provider: provider },
+          longest,
+        ),
+        threshold: floor,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        treatMissingData: this.#missingData(),
+        actionsEnabled: live.length > 0,
+      }),
+    );
+  }
+
+  #missingData(): cloudwatch.TreatMissingData {
+    return this.#props.standby
+      ? cloudwatch.TreatMissingData.NOT_BREACHING
+      : cloudwatch.TreatMissingData.BREACHING;
   }
 
   #notify(alarm: cloudwatch.Alarm): void {
@@ -103,6 +148,8 @@ export class RefresherAlarms extends Construct {
 interface StalenessMetricProps {
   metricNamespace: string;
   serviceName: string;
+  /** Default TokenSecondsRemaining. */
+  metricName?: string;
 }
 
 function stalenessMetric(
@@ -112,7 +159,7 @@ function stalenessMetric(
 ): cloudwatch.Metric {
   return new cloudwatch.Metric({
     namespace: props.metricNamespace,
-    metricName: 'TokenSecondsRemaining',
+    metricName: props.metricName ?? 'TokenSecondsRemaining',
     dimensionsMap: { service: props.serviceName, ...dimensions },
     statistic: 'Minimum',
     // Two periods, so every window holds at least one run; CloudWatch wants whole minutes, a day at most.
@@ -130,16 +177,25 @@ export function staleSourceAlarm(
     thresholdSeconds: number;
     /** False while the source's secret is a placeholder. */
     actionsEnabled?: boolean;
+    /** False on a standby, whose functions do not run until a failover. Default true. */
+    missingDataBreaches?: boolean;
   },
 ): cloudwatch.Alarm {
   const floor = Math.max(0, props.thresholdSeconds - props.period.toSeconds());
   const alarm = new cloudwatch.Alarm(scope, `Stale-${props.sourceId}`, {
     alarmDescription: `The token of source ${props.sourceId} has under ${floor} s left or no run reported: consumers may soon find it expired.${runbook('sourceStale')}`,
-    metric: stalenessMetric(props, { Source: props.sourceId }, props.period.toSeconds()),
+    metric: stalenessMetric(
+      { metricNamespace: props.metricNamespace, serviceName: props.serviceName },
+      { Source: props.sourceId },
+      props.period.toSeconds(),
+    ),
     threshold: floor,
     evaluationPeriods: 1,
     comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-    treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    treatMissingData:
+      props.missingDataBreaches === false
+        ? cloudwatch.TreatMissingData.NOT_BREACHING
+        : cloudwatch.TreatMissingData.BREACHING,
     actionsEnabled: props.actionsEnabled ?? true,
   });
   const action = new actions.SnsAction(props.topic);

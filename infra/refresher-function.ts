@@ -14,6 +14,7 @@ import type { ProviderName } from '../lambda/providers/provider-names.ts';
 import { HANDLER_FILE, handlerCode } from './handler-code.ts';
 import { acknowledgeWildcardResources } from './nag.ts';
 import { grantRefresherPermissions, grantSourceSecrets, secretReference } from './refresher-permissions.ts';
+import { grantRegionPermissions } from './region-permissions.ts';
 
 /** POWERTOOLS_SERVICE_NAME of the functions: a dimension of their metrics, so alarms and dashboard use it too. */
 export const SERVICE_NAME = 'token-refresher';
@@ -43,6 +44,10 @@ export interface RefresherFunctionProps {
   /** For a fleet: the provider's secret name prefix, granted and pinned instead of each secret. */
   secretNamePrefix: string | undefined;
   ssmWritesPerSecond: number | undefined;
+  /** Regions each new token is copied to (TokenRefresherProps.replicaRegions). */
+  replicaRegions: readonly string[];
+  /** A standby runs only once a failover makes its region active. */
+  standby: boolean;
 }
 
 /**
@@ -95,6 +100,12 @@ export function createRefresherFunction(
       REFRESHER_KMS_KEY_ID: props.encryptionKey.keyArn,
       ...pinnedSettings,
       REFRESHER_METRICS_PER_SOURCE: String(props.metricsPerSource),
+      ...(props.replicaRegions.length > 0
+        ? {
+            REFRESHER_REPLICA_REGIONS: JSON.stringify(props.replicaRegions),
+            REFRESHER_REGION_ROLE: props.standby ? 'standby' : 'home',
+          }
+        : {}),
       POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
       POWERTOOLS_METRICS_NAMESPACE: props.metricNamespace,
     },
@@ -109,6 +120,13 @@ export function createRefresherFunction(
     parameterKey: props.encryptionKey,
     lockTable: props.lockTable,
   });
+  if (props.replicaRegions.length > 0) {
+    grantRegionPermissions(role, {
+      provider,
+      parameterPrefix: props.parameterPrefix,
+      replicaRegions: props.replicaRegions,
+    });
+  }
   // EventBridge Scheduler's invoke role (one per function, at stack level) and the custom-resource framework.
   acknowledgeWildcardResources(
     Stack.of(scope),

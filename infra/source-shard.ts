@@ -36,6 +36,8 @@ export interface SourceShardProps {
   scheduleWindow?: Duration;
   /** Sources per deploy-time refresh invocation (default FIRST_REFRESH_BATCH). */
   firstRefreshBatch?: number;
+  /** A standby deployment: every schedule off until `npm run failover` turns them on. */
+  standby?: boolean;
 }
 
 /** TokenRefresherProps.sourceShards by default: room for about 4,000 sources. */
@@ -149,7 +151,7 @@ export class SourceShard extends NestedStack {
       new scheduler.Schedule(this, `Schedule-${definition.id}`, {
         scheduleName: definition.id,
         scheduleGroup: props.scheduleGroup,
-        enabled: source.awaitingCredentials !== true,
+        enabled: source.awaitingCredentials !== true && props.standby !== true,
         description: `Refresh ${definition.provider} token for source ${definition.id}`,
         schedule: scheduler.ScheduleExpression.rate(period),
         timeWindow: props.scheduleWindow
@@ -173,6 +175,7 @@ export class SourceShard extends NestedStack {
           period: props.scheduleWindow ? period.plus(props.scheduleWindow) : period,
           thresholdSeconds: source.thresholdSeconds,
           actionsEnabled: source.awaitingCredentials !== true,
+          ...(props.standby ? { missingDataBreaches: false } : {}),
         });
       }
     }

@@ -37,6 +37,13 @@ const PROBE_PATHS: Partial<Record<ProviderName, string>> = {
 
 export interface TokenRefresherStackProps extends StackProps {
   stage: StageConfig;
+  /** Deploy the stage's standby (in `stage.standbyRegion`) rather than its home refresher. */
+  standby?: boolean;
+}
+
+/** The stack of a stage in one of its replica regions (the standby's, or a replica's). */
+export function regionalStackName(stageName: string, region: string): string {
+  return `TokenRefresher-${stageName}-${region}`;
 }
 
 /** One stage of the token refresher, built from its typed configuration. */
@@ -65,13 +72,23 @@ export class TokenRefresherStack extends Stack {
     }
     if (stage.secretNamePrefix) checkSecretNames(stage, secretPrefix);
 
+    const standby = props.standby === true;
+    const secretKeyArn = (source: StageSource) =>
+      standby ? source.standbySecretKmsKeyArn : source.secretKmsKeyArn;
+    if (standby) checkStandby(stage);
     const sources: TokenRefresherSource[] = stage.sources.map((source) => ({
       id: source.id,
       provider: source.provider,
       baseUrl: baseUrlFor(stage, source),
-      secret: this.#secret(source, secretPrefix),
-      ...(source.secretKmsKeyArn
-        ? { secretEncryptionKey: kms.Key.fromKeyArn(this, `SecretKey-${source.id}`, source.secretKmsKeyArn) }
+      secret: this.#secret(source, secretPrefix, stage, standby),
+      ...(secretKeyArn(source)
+        ? {
+            secretEncryptionKey: kms.Key.fromKeyArn(
+              this,
+              `SecretKey-${source.id}`,
+              secretKeyArn(source) as string,
+            ),
+          }
         : {}),
       ...(source.schedule
         ? {
@@ -101,6 +118,7 @@ export class TokenRefresherStack extends Stack {
         ...(stage.perSourceAlarms === undefined ? {} : { perSourceAlarms: stage.perSourceAlarms }),
         ...(stage.resilience ? { resilience: stage.resilience } : {}),
         ...(alarmTopic ? { alarmTopic } : {}),
+        ...regionProps(stage, standby),
       });
     } catch (error) {
       throw new Error(`${where}: ${(error as Error).message} (edit infra/config/stages.ts)`);
@@ -112,7 +130,7 @@ export class TokenRefresherStack extends Stack {
     if (stage.alarmEmail)
       this.refresher.alarmTopic.addSubscription(new subscriptions.EmailSubscription(stage.alarmEmail));
 
-    if (stage.exampleConsumerSourceId) {
+    if (stage.exampleConsumerSourceId && !standby) {
       const source = stage.sources.find((candidate) => candidate.id === stage.exampleConsumerSourceId);
       if (!source) {
         throw new Error(
@@ -143,13 +161,28 @@ export class TokenRefresherStack extends Stack {
     });
   }
 
-  #secret(source: StageSource, secretPrefix: string): secretsmanager.ISecret {
+  #secret(
+    source: StageSource,
+    secretPrefix: string,
+    stage: StageConfig,
+    standby: boolean,
+  ): secretsmanager.ISecret {
     const id = `Secret-${source.id}`;
     if ('name' in source.secret) return secretsmanager.Secret.fromSecretNameV2(this, id, source.secret.name);
+    // Secrets Manager's replica of a secret has the same name and suffix; only the region differs.
     if ('arn' in source.secret)
-      return secretsmanager.Secret.fromSecretCompleteArn(this, id, source.secret.arn);
+      return secretsmanager.Secret.fromSecretCompleteArn(
+        this,
+        id,
+        standby
+          ? source.secret.arn.replace(/^(arn:[\w-]+:secretsmanager:)[a-z0-9-]+:/, `$1${this.region}:`)
+          : source.secret.arn,
+      );
+    // The placeholder is created at home; the standby reads Secrets Manager's replica of it.
+    if (standby) return secretsmanager.Secret.fromSecretNameV2(this, id, `${secretPrefix}/${source.id}`);
     const secret = new secretsmanager.Secret(this, id, {
       secretName: `${secretPrefix}/${source.id}`,
+      ...(stage.standbyRegion ? { replicaRegions: [{ region: stage.standbyRegion }] } : {}),
       description: `Credentials JSON for token-refresher source ${source.id} (${source.provider}); replace the generated value`,
       removalPolicy: RemovalPolicy.RETAIN,
     });
@@ -191,6 +224,31 @@ export class TokenRefresherStack extends Stack {
       id: 'AwsSolutions-IAM5',
       reason: "Log stream names inside the function's own log group are not known in advance.",
     });
+  }
+}
+
+/** The home refresher copies to every replica region; the standby to home and the other replicas. */
+function regionProps(stage: StageConfig, standby: boolean): { replicaRegions?: string[]; standby?: boolean } {
+  const replicas = stage.replicaRegions ?? [];
+  if (!standby) return replicas.length > 0 ? { replicaRegions: replicas } : {};
+  return {
+    standby: true,
+    replicaRegions: [stage.region as string, ...replicas.filter((region) => region !== stage.standbyRegion)],
+  };
+}
+
+/**
+ * A standby reads each secret's Secrets Manager replica in its region; a secret under a
+ * customer managed key has its replica under another key, which only the stage can name.
+ */
+function checkStandby(stage: StageConfig): void {
+  if (!stage.standbyRegion) throw new Error(`stage "${stage.name}" names no standbyRegion`);
+  for (const source of stage.sources) {
+    if (source.secretKmsKeyArn && !source.standbySecretKmsKeyArn) {
+      throw new Error(
+        `stage "${stage.name}", source "${source.id}": its secret is encrypted with a customer managed key, so its replica in ${stage.standbyRegion} is too; set standbySecretKmsKeyArn to the key of that replica (edit infra/config/stages.ts)`,
+      );
+    }
   }
 }
 

@@ -17,6 +17,7 @@ import { applyLandingZone, type LandingZoneOptions } from './landing-zone.ts';
 import { RefresherAlarms } from './refresher-alarms.ts';
 import { createRefresherFunction, SERVICE_NAME } from './refresher-function.ts';
 import { providerSecretPrefixes } from './refresher-permissions.ts';
+import { checkReplicaRegions, tagParameterKey } from './region-permissions.ts';
 import { createAlarmTopic, createDeadLetterQueue, createLockTable } from './shared-resources.ts';
 import { createSourceShards, DEFAULT_SOURCE_SHARDS, firstRefreshBatchSize } from './source-shard.ts';
 import { type ValidatedSource, validateSource } from './source-validation.ts';
@@ -92,6 +93,18 @@ export interface TokenRefresherProps {
    * deploy-time refresh batches shrink so pacing cannot starve them. Default: unpaced.
    */
   ssmWritesPerSecond?: number;
+  /**
+   * Regions whose consumers read the tokens too (docs/regions.md): each new token is
+   * published here first, then copied to the same parameter name in each of these
+   * regions, encrypted with that region's own key of this deployment
+   * (`TokenRefresherReplica`, or the standby's). Private state never leaves. Default: none.
+   */
+  replicaRegions?: string[];
+  /**
+   * A standby in a replica region: schedules off, no deploy-time refresh; its runs
+   * stand down until `npm run failover` makes its region the active one. Default false.
+   */
+  standby?: boolean;
 }
 
 /**
@@ -130,6 +143,8 @@ export class TokenRefresher extends Construct {
     const timeout = props.timeout ?? Duration.seconds(DEFAULT_TIMEOUT_SECONDS);
     if (props.sources.length === 0) throw new Error('TokenRefresher: add at least one source to "sources"');
     const metricNamespace = props.metricNamespace ?? 'TokenRefresher';
+    const replicaRegions = checkReplicaRegions(this, props.replicaRegions ?? [], props.standby === true);
+    const standby = props.standby === true;
 
     this.encryptionKey =
       props.encryptionKey ??
@@ -138,6 +153,8 @@ export class TokenRefresher extends Construct {
         enableKeyRotation: true,
         removalPolicy: RemovalPolicy.RETAIN,
       });
+    // The other regions' functions find this key by its tag (they learn its ARN at run time).
+    if (!props.encryptionKey) tagParameterKey(this.encryptionKey, this.parameterPrefix);
     // Other stacks and CDK apps find the key here (fromParameterPrefix, cross-stack grantRead): no export.
     this.keyArnParameter = new ssm.StringParameter(this, 'KeyArnParameter', {
       parameterName: keyArnParameterName(this.parameterPrefix),
@@ -158,6 +175,8 @@ export class TokenRefresher extends Construct {
         resilience: props.resilience,
         acceptedIds: this.#sources,
       });
+      // A standby refreshes nothing at deploy time: it is not the active region.
+      if (standby) validated.refreshOnDeploy = false;
       this.#sources.set(source.id, validated);
       byProvider.set(source.provider, [...(byProvider.get(source.provider) ?? []), validated]);
     }
@@ -167,6 +186,7 @@ export class TokenRefresher extends Construct {
       deadLetterQueue: this.deadLetterQueue,
       metricNamespace,
       serviceName: SERVICE_NAME,
+      standby,
     });
 
     this.scheduleGroup = new scheduler.ScheduleGroup(this, 'Schedules', {
@@ -189,6 +209,8 @@ export class TokenRefresher extends Construct {
       metricNamespace,
       metricsPerSource: perSourceAlarms,
       ssmWritesPerSecond: props.ssmWritesPerSecond,
+      replicaRegions,
+      standby,
     };
     const shardSettings = {
       count: props.sourceShards ?? DEFAULT_SOURCE_SHARDS,
@@ -200,6 +222,7 @@ export class TokenRefresher extends Construct {
       serviceName: SERVICE_NAME,
       ...(props.scheduleWindow ? { scheduleWindow: props.scheduleWindow } : {}),
       firstRefreshBatch,
+      standby,
     };
     const window = props.scheduleWindow;
     for (const [provider, sources] of byProvider) {
@@ -213,16 +236,19 @@ export class TokenRefresher extends Construct {
       });
       this.functions[provider] = fn;
       alarms.watchFunction(provider, fn);
-      alarms.watchProviderStaleness(
-        provider,
-        sources.map((source) => ({ ...source, period: window ? source.period.plus(window) : source.period })),
-      );
+      const watched = sources.map((source) => ({
+        ...source,
+        period: window ? source.period.plus(window) : source.period,
+      }));
+      alarms.watchProviderStaleness(provider, watched);
+      for (const region of replicaRegions) alarms.watchReplicaStaleness(region, provider, watched);
       createSourceShards(this, name, { ...shardSettings, fn, sources });
     }
     new RefresherDashboard(this, 'Dashboard', {
       metricNamespace,
       serviceName: SERVICE_NAME,
       perSourceMetrics: perSourceAlarms,
+      replicaRegions,
       sources: [...this.#sources.values()].map((source) => ({
         id: source.definition.id,
         provider: source.definition.provider,

@@ -24,6 +24,8 @@ export interface StageSource {
   secret: SecretReference;
   /** ARN of the customer managed key the secret is encrypted with, if it is not the default aws/secretsmanager key. */
   secretKmsKeyArn?: string;
+  /** The key of the secret's replica in the standby region, when the secret uses a customer managed key. */
+  standbySecretKmsKeyArn?: string;
   schedule?: { periodMinutes: number; refreshThresholdMinutes: number };
   /** `max`: the schedule that bridges the longest provider outage the token's life allows (not with `schedule`). */
   resilience?: ResilienceProfile;
@@ -35,7 +37,18 @@ export interface StageConfig {
   /** dev, prod, …: names the stack `TokenRefresher-<name>`. */
   name: string;
   account?: string;
+  /** The home region: where the refresher runs. Required with replicaRegions. */
   region?: string;
+  /**
+   * Regions whose consumers read the tokens too (docs/regions.md): each gets a stack with its own KMS key,
+   * `<prefix>/meta/key-arn` and a copy of every token under the same name. Private state never leaves home.
+   */
+  replicaRegions?: string[];
+  /**
+   * One of replicaRegions: deploy a standby refresher there, its schedules off, reading Secrets Manager's
+   * replicas of the sources' secrets, for `npm run failover -- --stage <stage> --to <region>`.
+   */
+  standbyRegion?: string;
   /** Default `/token-refresher/<name>`. */
   parameterPrefix?: string;
   /** Placeholder secrets are named `<secretPrefix>/<source id>`. Default `token-refresher/<name>`. */

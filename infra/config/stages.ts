@@ -14,6 +14,10 @@ export const stages: StageConfig[] = [
   {
     name: 'dev',
     example: true,
+    // Consumers run in two regions: tokens are copied to eu-west-1, where a standby waits (docs/regions.md).
+    region: 'us-east-1',
+    replicaRegions: ['eu-west-1'],
+    standbyRegion: 'eu-west-1',
     alarmEmail: 'platform-alerts@example.com',
     endpoints: {
       papaya: { sandbox: 'https://papaya-sandbox-api.invalid/api' },

@@ -81,6 +81,7 @@ const sourceSchema = v.pipe(
       'must be { name: "<secret name>" }, { arn: "<secret ARN>" } or { create: true }',
     ),
     secretKmsKeyArn: v.optional(arn('kms')),
+    standbySecretKmsKeyArn: v.optional(arn('kms')),
     schedule: v.optional(
       v.strictObject({ periodMinutes: wholeMinutes, refreshThresholdMinutes: wholeMinutes }),
     ),
@@ -122,13 +123,18 @@ const landingZoneSchema = v.strictObject({
   ),
 });
 
+const regionName = v.pipe(
+  v.string(),
+  v.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be a region such as eu-west-1'),
+);
+
 const stageSchema = v.pipe(
   v.strictObject({
     name,
     account: v.optional(v.pipe(v.string(), v.regex(/^\d{12}$/, 'must be a 12-digit AWS account id'))),
-    region: v.optional(
-      v.pipe(v.string(), v.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be a region such as eu-west-1')),
-    ),
+    region: v.optional(regionName),
+    replicaRegions: v.optional(v.array(regionName)),
+    standbyRegion: v.optional(regionName),
     parameterPrefix: v.optional(
       v.pipe(
         v.string(),
@@ -234,6 +240,7 @@ export function validateStage(raw: unknown): StageConfig {
     ...alarmProblem,
     ...stage.sources.flatMap((source) => endpointProblems(stage, source, stageLabel)),
     ...placeholderProblems(stage),
+    ...regionProblems(stage, stageLabel),
   ];
   if (problems.length > 0) throw new StageConfigError(problems);
   return stage;
@@ -263,6 +270,29 @@ function describe(stageLabel: string, issue: v.BaseIssue<unknown>): string {
   const hint = missing ? HINTS[field] : undefined;
   const fieldLabel = field ? `, field "${field}"` : '';
   return `${where}${fieldLabel}: ${received}${what}${hint ? `; ${hint}` : ''}`;
+}
+
+/** Replica and standby regions: distinct, not the home region, and a home region to be distinct from. */
+function regionProblems(stage: StageConfig, stageLabel: string): string[] {
+  const replicas = stage.replicaRegions ?? [];
+  const problems: string[] = [];
+  if ((replicas.length > 0 || stage.standbyRegion) && !stage.region) {
+    problems.push(
+      `${stageLabel}, field "region": is required with replicaRegions (the home region must be known at synth: the replica regions' grants and the standby's copy back name it)`,
+    );
+  }
+  if (stage.region && replicas.includes(stage.region))
+    problems.push(
+      `${stageLabel}, field "replicaRegions": names the home region ${stage.region}; list only other regions`,
+    );
+  const repeated = replicas.find((region, index) => replicas.indexOf(region) !== index);
+  if (repeated) problems.push(`${stageLabel}, field "replicaRegions": names ${repeated} twice`);
+  if (stage.standbyRegion && !replicas.includes(stage.standbyRegion)) {
+    problems.push(
+      `${stageLabel}, field "standbyRegion": ${stage.standbyRegion} is not one of replicaRegions; a standby needs the tokens there, so add it to replicaRegions`,
+    );
+  }
+  return problems;
 }
 
 /** RFC 2606 and RFC 6761 names that never reach a real API: .invalid, .example, example.com/net/org, .test, .localhost. */
