@@ -46,7 +46,29 @@ export interface Scenario {
   /** SSM's higher-throughput setting, needed once PutParameter bursts exceed the standard limit. */
   ssmHigherThroughput: boolean;
   memoryGb: number;
+  /** Replica regions each token is copied to (docs/regions.md). Default 0. */
+  replicaRegions?: number;
+  /** A standby refresher in one of them (schedules off: its resources, not its runs). Default false. */
+  standby?: boolean;
 }
+
+/**
+ * What one replica region adds to a run, by the code path (lambda/refresh/replicate.ts, regions.ts):
+ * a run that finds the token fresh reads the copy (a SecureString: one KMS Decrypt); a refresh reads the
+ * active-region marker at home and in the replica (plain Strings, no KMS) and writes the copy (one KMS
+ * Encrypt). The replica key's ARN is read once per container and is left out.
+ */
+export const REPLICA_CALLS = {
+  freshRun: { ssmReads: 1, kms: 1 },
+  dueRun: { ssmReads: 1, ssmWrites: 1, kms: 1 },
+  /** The home marker, read once per refresh whatever the number of replicas. */
+  dueRunHomeMarker: 1,
+  /**
+   * Time a run waits on a replica region (the regions are called side by side): an assumption, one
+   * cross-region round trip of about 100 ms, not measured here (moto answers every region locally).
+   */
+  assumedWaitMs: 100,
+} as const;
 
 export interface CostLine {
   item: string;
@@ -94,6 +116,15 @@ export function monthlyCost(scenario: Scenario): { lines: CostLine[]; total: num
       fresh * group.run.freshRun.ssmReads + due * (group.run.dueRun.ssmReads + group.run.dueRun.ssmWrites);
     ssmCalls += calls;
     kmsRequests += calls; // every SecureString read or write is one KMS Decrypt or Encrypt
+    const replicas = scenario.replicaRegions ?? 0;
+    if (replicas > 0) {
+      const r = REPLICA_CALLS;
+      ssmCalls +=
+        replicas * (fresh * r.freshRun.ssmReads + due * (r.dueRun.ssmReads + r.dueRun.ssmWrites)) +
+        due * r.dueRunHomeMarker;
+      kmsRequests += replicas * (fresh * r.freshRun.kms + due * r.dueRun.kms);
+      gbSeconds += scenario.memoryGb * ((groupRuns * r.assumedWaitMs) / 1000);
+    }
     dynamodbWrites += due * group.run.dueRun.dynamodbWrites;
     logBytes += groupRuns * (group.run.logBytesPerRun + LAMBDA_PLATFORM_LOG_BYTES);
   }
@@ -102,10 +133,19 @@ export function monthlyCost(scenario: Scenario): { lines: CostLine[]; total: num
   for (const group of scenario.sources) {
     secretReads += group.count * (MONTH_MINUTES / group.periodMinutes) * group.run.refreshShare;
   }
-  const alarms = 1 + scenario.providers * 2 + (scenario.perSourceAlarms ? sourceCount : 0);
+  const replicas = scenario.replicaRegions ?? 0;
+  const homeAlarms = 1 + scenario.providers * 2 + (scenario.perSourceAlarms ? sourceCount : 0);
+  // Per replica region: a staleness alarm per provider, ReplicaTokenSecondsRemaining per provider and
+  // ReplicaBehind. A standby repeats home's alarms and dashboard, its own key for the alarm topic, and
+  // Secrets Manager bills each replica secret as a secret.
+  const alarms = homeAlarms * (scenario.standby ? 2 : 1) + replicas * scenario.providers;
   const metrics =
     scenario.providers * (2 + DASHBOARD_METRICS_PER_PROVIDER) +
-    (scenario.perSourceAlarms ? sourceCount * 2 : 0);
+    (scenario.perSourceAlarms ? sourceCount * 2 : 0) +
+    replicas * (scenario.providers + 1);
+  const keys = 2 + replicas + (scenario.standby ? 1 : 0);
+  const secrets = sourceCount * (scenario.standby ? 2 : 1);
+  const dashboards = scenario.standby ? 2 : 1;
   const p = PRICES_USD;
   const lines: CostLine[] = [
     {
@@ -118,12 +158,12 @@ export function monthlyCost(scenario: Scenario): { lines: CostLine[]; total: num
     },
     { item: 'EventBridge Scheduler invocations', usd: (runs / 1e6) * p.schedulerInvocationPerMillion },
     {
-      item: `Secrets Manager (${sourceCount} secrets, ${secretReads.toLocaleString('en')} reads)`,
-      usd: sourceCount * p.secretPerMonth + (secretReads / 1e4) * p.secretsApiPer10k,
+      item: `Secrets Manager (${secrets} secrets${scenario.standby ? ', half of them replicas' : ''}, ${secretReads.toLocaleString('en')} reads)`,
+      usd: secrets * p.secretPerMonth + (secretReads / 1e4) * p.secretsApiPer10k,
     },
     {
-      item: `KMS (2 keys, ${Math.round(kmsRequests).toLocaleString('en')} requests)`,
-      usd: 2 * p.kmsKeyPerMonth + (kmsRequests / 1e4) * p.kmsRequestPer10k,
+      item: `KMS (${keys} keys, ${Math.round(kmsRequests).toLocaleString('en')} requests)`,
+      usd: keys * p.kmsKeyPerMonth + (kmsRequests / 1e4) * p.kmsRequestPer10k,
     },
     {
       item: `SSM Parameter Store (${Math.round(ssmCalls).toLocaleString('en')} calls, ${scenario.ssmHigherThroughput ? 'higher' : 'standard'} throughput)`,
@@ -135,7 +175,7 @@ export function monthlyCost(scenario: Scenario): { lines: CostLine[]; total: num
     },
     { item: `CloudWatch alarms (${alarms})`, usd: alarms * p.alarmPerMonth },
     { item: `CloudWatch custom metrics (${metrics})`, usd: metrics * p.customMetricPerMonth },
-    { item: 'CloudWatch dashboard (1)', usd: p.dashboardPerMonth },
+    { item: `CloudWatch dashboards (${dashboards})`, usd: dashboards * p.dashboardPerMonth },
     {
       item: `CloudWatch Logs ingestion (${(logBytes / 1e9).toFixed(2)} GB)`,
       usd: (logBytes / 1e9) * p.logsIngestPerGb,

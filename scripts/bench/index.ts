@@ -192,6 +192,29 @@ try {
         },
       ];
     }),
+    // One replica region (docs/regions.md): copies only, and copies with a standby waiting there.
+    ...[false, true].flatMap((standby): Scenario[] => [
+      {
+        name: `1 Paypack source, one replica region${standby ? ' with a standby' : ''}`,
+        sources: [{ count: 1, periodMinutes: 4, run: paypackRun }],
+        providers: 1,
+        perSourceAlarms: true,
+        ssmHigherThroughput: false,
+        memoryGb: 0.25,
+        replicaRegions: 1,
+        standby,
+      },
+      {
+        name: `${fleetSize} Paypack sources, one replica region${standby ? ' with a standby' : ''} (per-source alarms off, SSM higher throughput)`,
+        sources: [{ count: fleetSize, periodMinutes: 4, run: paypackRun, environments: containers }],
+        providers: 1,
+        perSourceAlarms: false,
+        ssmHigherThroughput: true,
+        memoryGb: 0.25,
+        replicaRegions: 1,
+        standby,
+      },
+    ]),
   ];
   const part4 = scenarios
     .map((scenario) => {

@@ -38,7 +38,11 @@ function metricNames(widget: Widget): string[] {
   );
 }
 
-const handlerSource = ['lambda/handlers/create-refresh-handler.ts', 'lambda/handlers/run-metrics.ts']
+const handlerSource = [
+  'lambda/handlers/create-refresh-handler.ts',
+  'lambda/handlers/outcome-metrics.ts',
+  'lambda/handlers/run-metrics.ts',
+]
   .map((path) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8'))
   .join('\n');
 
@@ -92,6 +96,28 @@ describe('the deployment dashboard', () => {
     assert.ok(drawn.size >= 9);
     for (const metric of drawn)
       assert.match(handlerSource, new RegExp(`'${metric}'`), `${metric} is emitted`);
+  });
+
+  it('draws a row per replica region from the metrics the handler emits for it', () => {
+    const regional = dashboardOf({ ...baseStage, region: 'eu-west-1', replicaRegions: ['us-east-1'] });
+    const life = regional.widgets.find(
+      (widget) => widget.properties.title === 'us-east-1: lowest life left on the copied tokens (min)',
+    );
+    assert.deepEqual(metricNames(life as Widget), [
+      'ReplicaTokenSecondsRemaining',
+      'ReplicaTokenSecondsRemaining',
+    ]);
+    const behind = regional.widgets.find((widget) =>
+      widget.properties.title?.startsWith('us-east-1: sources whose copy is behind'),
+    );
+    assert.deepEqual(metricNames(behind as Widget), ['ReplicaBehind']);
+    for (const metric of ['ReplicaTokenSecondsRemaining', 'ReplicaBehind'])
+      assert.match(handlerSource, new RegExp(`'${metric}'`), `${metric} is emitted`);
+    assert.equal(
+      widgets.some((widget) => /copied tokens/.test(widget.properties.title ?? '')),
+      false,
+      'no row without replicas',
+    );
   });
 
   it('draws each source up to the per-source limit, ten to a graph', () => {

@@ -1,19 +1,33 @@
 import { App, NestedStack, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { StageConfig } from '../../infra/config/stage-config.ts';
-import { TokenRefresherStack } from '../../infra/token-refresher-stack.ts';
+import { TokenRefresherReplicaStack } from '../../infra/token-refresher-replica.ts';
+import { regionalStackName, TokenRefresherStack } from '../../infra/token-refresher-stack.ts';
 
 /** Skips esbuild bundling: template tests need the resources, not the code. */
 export function testApp(): App {
   return new App({ context: { 'aws:cdk:bundling-stacks': [] } });
 }
 
+/** A stage's home stack, in its own region (eu-west-1 for a stage that names none). */
 export function synthStage(stage: StageConfig): { stack: TokenRefresherStack; template: Template } {
   const stack = new TokenRefresherStack(testApp(), `TokenRefresher-${stage.name}`, {
     stage,
-    env: { account: '123456789012', region: 'eu-west-1' },
+    env: { account: '123456789012', region: stage.region ?? 'eu-west-1' },
   });
   return { stack, template: Template.fromStack(stack) };
+}
+
+/** A stage's stacks in its replica regions: the standby's, and each replica's. */
+export function synthRegionalStacks(stage: StageConfig): Stack[] {
+  const app = testApp();
+  return (stage.replicaRegions ?? []).map((region) => {
+    const env = { account: '123456789012', region };
+    const id = regionalStackName(stage.name, region);
+    return region === stage.standbyRegion
+      ? new TokenRefresherStack(app, id, { stage, standby: true, env })
+      : new TokenRefresherReplicaStack(app, id, { stage, env });
+  });
 }
 
 export const baseStage: StageConfig = {

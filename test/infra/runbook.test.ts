@@ -62,6 +62,8 @@ describe('alarms, error codes and runbook sections stay in step', () => {
   it("every alarm's description links to an existing runbook section", () => {
     const { stack, template } = synthStage({
       ...baseStage,
+      region: 'eu-west-1',
+      replicaRegions: ['us-east-1'],
       sources: [
         ...baseStage.sources,
         { ...baseStage.sources[0], id: 'second', secret: { create: true } },

@@ -26,7 +26,14 @@ describe('npx cdk synth (offline, local esbuild) and cfn-lint', () => {
     const topLevel = templates.filter((file) => !file.endsWith('.nested.template.json'));
     assert.deepEqual(
       topLevel.sort(),
-      stages.map((stage) => `TokenRefresher-${stage.name}.template.json`).sort(),
+      stages
+        .flatMap((stage) => [
+          `TokenRefresher-${stage.name}.template.json`,
+          ...(stage.replicaRegions ?? []).map(
+            (region) => `TokenRefresher-${stage.name}-${region}.template.json`,
+          ),
+        ])
+        .sort(),
     );
     assert.ok(templates.length > topLevel.length, 'the source shards are linted too');
     const report = JSON.parse(readFileSync(join(out, 'validation-report.json'), 'utf8'));

@@ -13,6 +13,7 @@ import {
   resourcesIn,
   resourcesOf,
   statementsOf,
+  synthRegionalStacks,
   synthStage,
   testApp,
 } from './helpers.ts';
@@ -220,15 +221,17 @@ describe('TokenRefresherStack template', () => {
 
   it('passes cdk-nag AwsSolutions with nothing unacknowledged, for every configured stage', () => {
     for (const stage of stages) {
-      const { stack } = synthStage(stage);
-      const report = new AwsSolutionsChecks().validateScope(stack);
-      assert.deepEqual(
-        report.violations.map(
-          (violation) => `${violation.ruleName}: ${violation.violatingResources.map((r) => r.constructPath)}`,
-        ),
-        [],
-        `stage ${stage.name}`,
-      );
+      for (const stack of [synthStage(stage).stack, ...synthRegionalStacks(stage)]) {
+        const report = new AwsSolutionsChecks().validateScope(stack);
+        assert.deepEqual(
+          report.violations.map(
+            (violation) =>
+              `${violation.ruleName}: ${violation.violatingResources.map((r) => r.constructPath)}`,
+          ),
+          [],
+          `stage ${stage.name}, ${stack.stackName}`,
+        );
+      }
     }
   });
 
