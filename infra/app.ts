@@ -2,7 +2,7 @@ import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { stages } from './config/stages.ts';
 import { StageConfigError } from './config/validate-stage.ts';
-import { TokenRefresherReplicaStack } from './token-refresher-replica.ts';
+import { TokenRefresherReplicaStack } from './token-refresher-replica-stack.ts';
 import { regionalStackName, TokenRefresherStack } from './token-refresher-stack.ts';
 
 /** Every stage in infra/config/stages.ts, or only `-c stage=<name>`. */

@@ -1,7 +1,8 @@
 /**
  * The entry of @token-refresher/cdk: the construct that deploys a
- * refresher, and the reference through which another CDK app grants its
- * functions read access to one source's token.
+ * refresher, the one that prepares each replica region for its copies of the
+ * tokens, and the reference through which another CDK app grants its functions
+ * read access to one source's token.
  */
 export type { ProviderName } from '../lambda/providers/provider-names.ts';
 export type {
@@ -12,6 +13,7 @@ export type {
   StageSource,
 } from './config/stage-config.ts';
 export { DEFAULT_SCHEDULES, type ResilienceProfile, type SourceSchedule } from './default-schedules.ts';
+export { PARAMETER_KEY_TAG } from './region-permissions.ts';
 export { keyArnParameterName, tokenParameterName } from './token-parameters.ts';
 export {
   TokenRefresher,
@@ -19,3 +21,4 @@ export {
   type TokenRefresherSource,
 } from './token-refresher.ts';
 export { TokenRefresherReference } from './token-refresher-reference.ts';
+export { TokenRefresherReplica, type TokenRefresherReplicaProps } from './token-refresher-replica.ts';

@@ -1,10 +1,7 @@
-import { DefaultStackSynthesizer, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { RemovalPolicy } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import type { StageConfig } from './config/stage-config.ts';
-import { validateStage } from './config/validate-stage.ts';
-import { applyLandingZone } from './landing-zone.ts';
 import { tagParameterKey } from './region-permissions.ts';
 import { keyArnParameterName, validatePrefix } from './token-parameters.ts';
 
@@ -36,28 +33,6 @@ export class TokenRefresherReplica extends Construct {
       parameterName: keyArnParameterName(prefix),
       stringValue: this.encryptionKey.keyArn,
       description: "ARN of the KMS key that encrypts this region's copies of the token-refresher tokens",
-    });
-  }
-}
-
-export interface TokenRefresherReplicaStackProps extends StackProps {
-  stage: StageConfig;
-}
-
-/** One replica region of a stage (StageConfig.replicaRegions) that holds no standby. */
-export class TokenRefresherReplicaStack extends Stack {
-  readonly replica: TokenRefresherReplica;
-
-  constructor(scope: Construct, id: string, props: TokenRefresherReplicaStackProps) {
-    const stage = validateStage(props.stage);
-    const qualifier = stage.landingZone?.qualifier;
-    super(scope, id, {
-      ...props,
-      ...(qualifier && !props.synthesizer ? { synthesizer: new DefaultStackSynthesizer({ qualifier }) } : {}),
-    });
-    if (stage.landingZone) applyLandingZone(this, stage.landingZone);
-    this.replica = new TokenRefresherReplica(this, 'Replica', {
-      parameterPrefix: stage.parameterPrefix ?? `/token-refresher/${stage.name}`,
     });
   }
 }

@@ -1,7 +1,7 @@
 import { App, NestedStack, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { StageConfig } from '../../infra/config/stage-config.ts';
-import { TokenRefresherReplicaStack } from '../../infra/token-refresher-replica.ts';
+import { TokenRefresherReplicaStack } from '../../infra/token-refresher-replica-stack.ts';
 import { regionalStackName, TokenRefresherStack } from '../../infra/token-refresher-stack.ts';
 
 /** Skips esbuild bundling: template tests need the resources, not the code. */

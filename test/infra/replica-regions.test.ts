@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { StageConfig } from '../../infra/config/stage-config.ts';
-import { TokenRefresherReplicaStack } from '../../infra/token-refresher-replica.ts';
+import { TokenRefresherReplicaStack } from '../../infra/token-refresher-replica-stack.ts';
 import { regionalStackName, TokenRefresherStack } from '../../infra/token-refresher-stack.ts';
 import { baseStage, type Json, nestedTemplates, resourcesIn, resourcesOf, testApp } from './helpers.ts';
 import {
