@@ -2,9 +2,17 @@ import type { SourceDefinition } from '../../lambda/config/source-config.ts';
 import { truncateToMinute } from '../sandboxes/papaya-sandbox.ts';
 import type { Fault } from '../sandboxes/sandbox-server.ts';
 import type { AwsFault } from '../support/aws-fault-injector.ts';
+import { regionFaults } from './cases-regions.ts';
 import { trustFaults } from './cases-trust.ts';
+import type { RegionFault } from './region-faults.ts';
 
-export type FaultGroup = 'provider' | 'secrets manager' | 'ssm' | 'configuration' | 'crash and time budget';
+export type FaultGroup =
+  | 'provider'
+  | 'secrets manager'
+  | 'ssm'
+  | 'configuration'
+  | 'crash and time budget'
+  | 'regions';
 
 /** How the refresher handled the fault, as observed from the outside. */
 export type Behaviour =
@@ -16,7 +24,9 @@ export type Behaviour =
   | 'rejected at start'
   | 'failed within the time budget'
   | 'authorized; the spent token was not presented again'
-  | 'stopped when the lease was lost';
+  | 'stopped when the lease was lost'
+  | 'published at home; the replica reported behind'
+  | 'finished; the failover waited for it';
 
 export type FaultSetup =
   | { target: 'provider'; route: string; fault: Fault }
@@ -32,7 +42,9 @@ export type FaultSetup =
   /** Another run takes the lease over right after this run wrote its write-ahead marker. */
   | { target: 'lease taken over after the marker' }
   /** SSM writes paced at `perSecond` with `budgetMs` left: too little time for every write. */
-  | { target: 'paced writes'; perSecond: number; budgetMs: number };
+  | { target: 'paced writes'; perSecond: number; budgetMs: number }
+  /** A replica region (eu-west-1) that fails, or a failover started while the run is in flight. */
+  | { target: 'region'; fault: RegionFault };
 
 export interface FaultCase {
   group: FaultGroup;
@@ -639,4 +651,5 @@ export const FAULT_CASES: FaultCase[] = [
   ...configFaults,
   ...crashAndBudgetFaults,
   ...trustFaults(),
+  ...regionFaults(),
 ];

@@ -1,10 +1,5 @@
-import { spawn } from 'node:child_process';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  DeleteSecretCommand,
-  GetSecretValueCommand,
-  SecretsManagerClient,
-} from '@aws-sdk/client-secrets-manager';
+import { DeleteSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { Context } from 'aws-lambda';
 import { AWS_CLIENT_CONFIG } from '../../lambda/aws/bounded-calls.ts';
@@ -19,7 +14,9 @@ import { takeLeaseOver } from '../support/lease-thief.ts';
 import { freePort } from '../support/moto.ts';
 import { stalledEndpoint } from '../support/stalled-endpoint.ts';
 import type { World } from '../support/world.ts';
+import { crashAfterSpend } from './crash-after-spend.ts';
 import type { Behaviour, FaultCase } from './fault-cases.ts';
+import { applyRegionFault } from './region-faults.ts';
 
 export interface FaultRow {
   group: string;
@@ -53,7 +50,12 @@ export async function runFaultCase(world: World, testCase: FaultCase, id: string
   await world.handler()({ sources: [source] });
   const good = await readParameter(world.aws.ssm, source.parameterName);
 
-  const { counter, runSource, handlerOptions, context, cleanup } = await applyFault(world, testCase, source);
+  const { counter, runSource, handlerOptions, context, cleanup, during } = await applyFault(
+    world,
+    testCase,
+    source,
+  );
+  let regionNote = '';
   const before = counter();
   const sandboxServer = sandboxFor(world, testCase).server;
   const routes = testCase.provider === 'paypack' ? ['authorize', 'refresh-sdk', 'refresh-docs'] : ['token'];
@@ -72,16 +74,24 @@ export async function runFaultCase(world: World, testCase: FaultCase, id: string
         world.capture.record(error);
       }
     } else {
-      try {
-        outcome = (await world.handler(handlerOptions)({ sources: [runSource], force: true }, context))
-          .outcomes[0];
-      } catch (error) {
-        world.capture.record(error);
-        outcome = (error as { outcomes?: SourceOutcome[] }).outcomes?.[0];
-        if (!outcome) errorText = (error as Error).message;
-      }
+      const running = (async () => {
+        try {
+          return (await world.handler(handlerOptions)({ sources: [runSource], force: true }, context))
+            .outcomes[0];
+        } catch (error) {
+          world.capture.record(error);
+          const failed = (error as { outcomes?: SourceOutcome[] }).outcomes?.[0];
+          if (!failed) errorText = (error as Error).message;
+          return failed;
+        }
+      })();
+      regionNote = (await during?.(running)) ?? '';
+      outcome = await running;
       world.capture.record(outcome);
       if (outcome?.status === 'failed') errorText = outcome.error.message;
+      const replica = outcome?.replicas?.find((copy) => copy.status === 'behind');
+      if (replica) errorText = `replica ${replica.region} behind: ${replica.code}`;
+      if (regionNote) errorText = regionNote;
     }
   } finally {
     world.paypack.server.clearFaults();
@@ -125,7 +135,12 @@ async function applyFault(world: World, testCase: FaultCase, source: SourceDefin
   let handlerOptions: Partial<RefreshHandlerOptions> = {};
   let context: Context | undefined;
   let cleanup = async () => {};
+  let during: ((run: Promise<SourceOutcome | undefined>) => Promise<string>) | undefined;
   switch (setup.target) {
+    case 'region': {
+      ({ handlerOptions, cleanup, during } = await applyRegionFault(world, setup.fault, source));
+      break;
+    }
     case 'crash after the refresh token was spent':
       await crashAfterSpend(world, source);
       break;
@@ -216,56 +231,11 @@ async function applyFault(world: World, testCase: FaultCase, source: SourceDefin
     case 'configuration':
       break;
   }
-  return { counter, runSource, handlerOptions, context, cleanup };
+  return { counter, runSource, handlerOptions, context, cleanup, during };
 }
 
 const TEST_CREDENTIALS = { accessKeyId: 'testing', secretAccessKey: 'testing' };
 const FAULT_LOCK_TABLE = 'fault-matrix-locks';
-const CRASH_CHILD_LIMIT_MS = 60_000;
-
-/**
- * Runs a forced refresh in a child process and SIGKILLs it once the provider has spent the refresh token.
- * A child that ends any other way did not produce the crash this case is about, so the case stops there
- * with what the child printed, rather than reporting on a run that never crashed.
- */
-async function crashAfterSpend(world: World, source: SourceDefinition): Promise<void> {
-  const secret = await world.aws.secretsManager.send(
-    new GetSecretValueCommand({ SecretId: source.secretId }),
-  );
-  const clientId = (JSON.parse(secret.SecretString ?? '{}') as { client_id?: string }).client_id;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/refresh-child.ts'], {
-    env: {
-      ...process.env,
-      REFRESH_CHILD_ENDPOINT: world.moto.endpoint,
-      REFRESH_CHILD_SOURCES: JSON.stringify([source]),
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (chunk) => (output += chunk));
-  child.stderr.on('data', (chunk) => (output += chunk));
-  const ended = new Promise<NodeJS.Signals | null>((resolve) =>
-    child.on('exit', (_code, signal) => resolve(signal)),
-  );
-  let spent = false;
-  // Only this source's spend counts: a presentation for another source must not kill the child early.
-  world.paypack.onRefreshSpent = (spentBy) => {
-    if (spentBy !== clientId) return;
-    spent = true;
-    child.kill('SIGKILL');
-  };
-  // A child that never reaches the spend must fail the case, not hang the suite.
-  const giveUp = setTimeout(() => child.kill('SIGKILL'), CRASH_CHILD_LIMIT_MS);
-  const signal = await ended;
-  clearTimeout(giveUp);
-  world.paypack.onRefreshSpent = undefined;
-  if (!spent || signal !== 'SIGKILL') {
-    throw new Error(
-      `the child run ended without being killed after the spend (${spent ? (signal ?? 'exited') : `no spend within ${CRASH_CHILD_LIMIT_MS} ms or exited first`}):\n${output}`,
-    );
-  }
-}
-
 function observeBehaviour(
   world: World,
   testCase: FaultCase,
@@ -273,6 +243,10 @@ function observeBehaviour(
   faultedCalls: number,
 ): Behaviour | 'refreshed' {
   const target = testCase.setup.target;
+  if (target === 'region' && outcome?.status === 'refreshed') {
+    if (testCase.setup.fault === 'failover in flight') return 'finished; the failover waited for it';
+    if (outcome.replicas?.[0]?.status === 'behind') return 'published at home; the replica reported behind';
+  }
   if (outcome?.status === 'failed') {
     if (target === 'stalled aws' || target === 'paced writes') return 'failed within the time budget';
     if (target === 'lease taken over after the marker') return 'stopped when the lease was lost';

@@ -44,6 +44,7 @@ describe('fault matrix: every fault gives its behaviour, its clear error, and lo
       } else {
         assert.equal(row.code, undefined);
         assert.equal(row.lastGoodToken, 'replaced by a new valid token');
+        if (expected.message) assert.match(row.error, expected.message);
       }
     });
   });
