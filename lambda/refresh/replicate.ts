@@ -71,9 +71,16 @@ export async function catchUpReplicas(
       for (const replica of lagging)
         outcomes.set(replica.region, { region: replica.region, status: 'behind', secondsRemaining: 0, code });
     };
-    const lease = deps.lock
-      ? await deps.lock.tryAcquire(under.leaseKey, { deadline: request.storeDeadline })
-      : undefined;
+    let lease: Awaited<ReturnType<NonNullable<typeof deps.lock>['tryAcquire']>>;
+    try {
+      lease = deps.lock
+        ? await deps.lock.tryAcquire(under.leaseKey, { deadline: request.storeDeadline })
+        : undefined;
+    } catch (error) {
+      // The home token is fresh whatever the lock table says: only the copies wait for the next run.
+      behind(error instanceof RefresherError ? error.code : 'UNEXPECTED');
+      return regions.replicas.map((replica) => outcomes.get(replica.region) as ReplicaOutcome);
+    }
     if (deps.lock && !lease) {
       // Another run holds the source: it publishes to every replica itself.
       behind('LOCK_BUSY');

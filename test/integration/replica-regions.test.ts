@@ -10,7 +10,7 @@ import {
 import type { SourceDefinition } from '../../lambda/config/source-config.ts';
 import type { SourceOutcome } from '../../lambda/refresh/refresh-source.ts';
 import { TokenReader } from '../../packages/client/src/get-token.ts';
-import { readParameter, TEST_REGION } from '../support/aws.ts';
+import { createLockTable, readParameter, TEST_REGION } from '../support/aws.ts';
 import { lambdaContext } from '../support/lambda-context.ts';
 import { resetMoto } from '../support/moto.ts';
 import { stalledEndpoint } from '../support/stalled-endpoint.ts';
@@ -121,6 +121,30 @@ describe('replica regions: each new token is published at home, then in every re
     assert.equal(world.paypack.server.calls.length, calls, 'catching up calls no provider');
     const home = await readParameter(world.aws.ssm, source.parameterName);
     assert.equal((await readParameter(replicaSsm, source.parameterName))?.value, home?.value);
+  });
+
+  it('a lock table that fails while a lagging copy is caught up leaves the outcome fresh and the copy behind', async () => {
+    const source = await paypackSource();
+    await createLockTable(world.aws.dynamodb, 'replica-locks');
+    const locked = () => handler({ REFRESHER_LOCK_TABLE: 'replica-locks' });
+    await outcomeOf(locked()({ sources: [source] }, lambdaContext(30_000)));
+    await replicaSsm.send(new DeleteParameterCommand({ Name: source.parameterName }));
+    world.awsFaults.inject('UpdateItem', {
+      kind: 'error',
+      status: 400,
+      type: 'AccessDeniedException',
+      message: 'not authorized',
+    });
+    try {
+      const outcome = await outcomeOf(locked()({ sources: [source] }, lambdaContext(30_000)));
+      assert.equal(outcome.status, 'fresh');
+      assert.equal(outcome.replicas?.[0]?.status, 'behind');
+      assert.equal(outcome.replicas?.[0]?.code, 'STORE_FAILED');
+    } finally {
+      world.awsFaults.clear();
+    }
+    const caughtUp = await outcomeOf(locked()({ sources: [source] }, lambdaContext(30_000)));
+    assert.equal(caughtUp.replicas?.[0]?.status, 'updated', 'the next run catches up');
   });
 
   it('a replica region without its key ARN is reported behind; the home token is published all the same', async () => {
