@@ -25,8 +25,8 @@ export interface RefresherAlarmsProps {
   metricNamespace: string;
   serviceName: string;
   /**
-   * A standby's functions do not run until a failover: no data is not staleness there (its
-   * staleness alarms watch again as soon as its runs report). Default: no data breaches.
+   * A standby's functions do not run until a failover: its staleness alarms are created with their
+   * actions off, and `npm run failover` turns them on (and home's off). Default false.
    */
   standby?: boolean;
 }
@@ -94,8 +94,8 @@ export class RefresherAlarms extends Construct {
         threshold: floor,
         evaluationPeriods: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-        treatMissingData: this.#missingData(),
-        actionsEnabled: live.length > 0,
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+        actionsEnabled: live.length > 0 && !this.#props.standby,
       }),
     );
   }
@@ -175,10 +175,8 @@ export function staleSourceAlarm(
     sourceId: string;
     period: Duration;
     thresholdSeconds: number;
-    /** False while the source's secret is a placeholder. */
+    /** False while the source's secret is a placeholder, and on a standby until a failover. */
     actionsEnabled?: boolean;
-    /** False on a standby, whose functions do not run until a failover. Default true. */
-    missingDataBreaches?: boolean;
   },
 ): cloudwatch.Alarm {
   const floor = Math.max(0, props.thresholdSeconds - props.period.toSeconds());
@@ -192,10 +190,7 @@ export function staleSourceAlarm(
     threshold: floor,
     evaluationPeriods: 1,
     comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-    treatMissingData:
-      props.missingDataBreaches === false
-        ? cloudwatch.TreatMissingData.NOT_BREACHING
-        : cloudwatch.TreatMissingData.BREACHING,
+    treatMissingData: cloudwatch.TreatMissingData.BREACHING,
     actionsEnabled: props.actionsEnabled ?? true,
   });
   const action = new actions.SnsAction(props.topic);

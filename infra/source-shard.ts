@@ -174,8 +174,7 @@ export class SourceShard extends NestedStack {
           // With a flexible window, runs may be a period plus the window apart.
           period: props.scheduleWindow ? period.plus(props.scheduleWindow) : period,
           thresholdSeconds: source.thresholdSeconds,
-          actionsEnabled: source.awaitingCredentials !== true,
-          ...(props.standby ? { missingDataBreaches: false } : {}),
+          actionsEnabled: source.awaitingCredentials !== true && props.standby !== true,
         });
       }
     }

@@ -1,4 +1,4 @@
-import { Duration, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Annotations, Duration, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -17,7 +17,7 @@ import { applyLandingZone } from './landing-zone.ts';
 import { RefresherAlarms } from './refresher-alarms.ts';
 import { createRefresherFunction, SERVICE_NAME } from './refresher-function.ts';
 import { providerSecretPrefixes } from './refresher-permissions.ts';
-import { checkReplicaRegions, tagParameterKey } from './region-permissions.ts';
+import { checkReplicaRegions, PARAMETER_KEY_TAG, tagParameterKey } from './region-permissions.ts';
 import { createAlarmTopic, createDeadLetterQueue, createLockTable } from './shared-resources.ts';
 import { createSourceShards, DEFAULT_SOURCE_SHARDS, firstRefreshBatchSize } from './source-shard.ts';
 import { type ValidatedSource, validateSource } from './source-validation.ts';
@@ -81,7 +81,14 @@ export class TokenRefresher extends Construct {
         removalPolicy: RemovalPolicy.RETAIN,
       });
     // The other regions' functions find this key by its tag (they learn its ARN at run time).
-    if (!props.encryptionKey) tagParameterKey(this.encryptionKey, this.parameterPrefix);
+    if (!props.encryptionKey || props.encryptionKey instanceof kms.Key) {
+      tagParameterKey(this.encryptionKey, this.parameterPrefix);
+    } else if (replicaRegions.length > 0) {
+      Annotations.of(this).addWarningV2(
+        'token-refresher:untaggedKey',
+        `encryptionKey is imported: tag it ${PARAMETER_KEY_TAG}=${this.parameterPrefix}, or the other regions' functions cannot copy tokens here`,
+      );
+    }
     // Other stacks and CDK apps find the key here (fromParameterPrefix, cross-stack grantRead): no export.
     this.keyArnParameter = new ssm.StringParameter(this, 'KeyArnParameter', {
       parameterName: keyArnParameterName(this.parameterPrefix),

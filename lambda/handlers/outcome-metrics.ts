@@ -36,10 +36,13 @@ export function recordMetrics(metrics: Metrics, outcome: SourceOutcome, perSourc
     emit('ProviderWarnings', MetricUnit.Count, 1, false);
   for (const replica of outcome.replicas ?? []) {
     // Per replica region and provider: one staleness alarm each, with the provider's floor.
-    const single = metrics.singleMetric();
-    single.addDimension('ReplicaRegion', replica.region);
-    single.addDimension('Provider', outcome.provider);
-    single.addMetric('ReplicaTokenSecondsRemaining', MetricUnit.Seconds, replica.secondsRemaining);
+    // Unknown after a failed write: no datapoint, rather than a 0 that would page for a copy still valid.
+    if (replica.secondsRemaining !== undefined) {
+      const single = metrics.singleMetric();
+      single.addDimension('ReplicaRegion', replica.region);
+      single.addDimension('Provider', outcome.provider);
+      single.addMetric('ReplicaTokenSecondsRemaining', MetricUnit.Seconds, replica.secondsRemaining);
+    }
     const behind = metrics.singleMetric();
     behind.addDimension('ReplicaRegion', replica.region);
     behind.addMetric('ReplicaBehind', MetricUnit.Count, replica.status === 'behind' ? 1 : 0);

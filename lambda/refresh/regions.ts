@@ -23,6 +23,11 @@ export interface ActiveRegionMarker {
 
 /** Longest wait for a replica region's active-region marker before a refresh. */
 const MARKER_READ_MS = 2_000;
+/** How long a region that left a call unanswered is skipped by this container. */
+const STALLED_SKIP_MS = 60_000;
+/** Error names of a call that got no answer: cut by the budget, timed out, or no connection. */
+const UNANSWERED =
+  /^(Aborted|TimeoutError|RequestTimeout|ECONN\w+|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|EPIPE)$/;
 
 export function activeRegionParameterName(prefix: string): string {
   return `${prefix}/meta/active-region`;
@@ -74,6 +79,7 @@ export class RegionSet {
   readonly replicas: readonly ReplicaRegion[];
   readonly #options: RegionSetOptions;
   readonly #keyArns = new Map<string, string>();
+  readonly #stalledUntil = new Map<string, number>();
 
   constructor(options: RegionSetOptions) {
     this.region = options.region;
@@ -109,6 +115,22 @@ export class RegionSet {
   }
 
   /**
+   * True for a while after a region left a call unanswered: its calls are then skipped at once, so a
+   * stalled region costs one replica timeout per container a minute, not one per source of a batch.
+   */
+  stalled(region: string): boolean {
+    return (this.#stalledUntil.get(region) ?? 0) > this.#now();
+  }
+
+  noteFailure(region: string, code: string): void {
+    if (UNANSWERED.test(code)) this.#stalledUntil.set(region, this.#now() + STALLED_SKIP_MS);
+  }
+
+  #now(): number {
+    return (this.#options.now ?? Date.now)();
+  }
+
+  /**
    * Throws NotActiveRegionError unless this region is the active one, as the
    * markers of every region that answers in time say. The check reads before
    * each refresh and each catch-up write, so a region that comes back from an
@@ -124,8 +146,14 @@ export class RegionSet {
     );
     const [own, ...others] = await Promise.all([
       this.#options.home.read(sourceId, name, homeBudget),
+      // A region that does not answer has no say (docs/regions.md, "Limits"), and is skipped a while.
       ...this.replicas.map((replica) =>
-        replica.parameters.read(sourceId, name, replicaBudget).catch(() => undefined),
+        this.stalled(replica.region)
+          ? undefined
+          : replica.parameters.read(sourceId, name, replicaBudget).catch((error: unknown) => {
+              this.noteFailure(replica.region, error instanceof StoreError ? error.awsErrorName : '');
+              return undefined;
+            }),
       ),
     ]);
     const winner = winningMarker([own, ...others].map((stored) => parseMarker(stored?.value)));

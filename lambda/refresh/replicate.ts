@@ -11,9 +11,12 @@ export interface ReplicaOutcome {
   region: string;
   /** `current`: it already held the home token (or a later one); `updated`: this run wrote it; `behind`: neither. */
   status: 'current' | 'updated' | 'behind';
-  /** Life left on the token the replica holds now (0: none, or unknown). */
-  secondsRemaining: number;
-  /** Why a replica is behind: an AWS error name, ReplicaKeyMissing, Aborted, LOCK_LOST, LOCK_BUSY, NOT_ACTIVE_REGION. */
+  /** Life left on the token the replica holds now (0: none); left out when a failed write leaves it unknown. */
+  secondsRemaining?: number;
+  /**
+   * Why a replica is behind: an AWS error name, ReplicaKeyMissing, Aborted, Stalled (skipped: the region
+   * left a call of this container unanswered within the last minute), LOCK_LOST, LOCK_BUSY, NOT_ACTIVE_REGION.
+   */
   code?: string;
 }
 
@@ -55,53 +58,65 @@ export async function catchUpReplicas(
   const seen = await Promise.all(
     regions.replicas.map(async (replica) => ({
       replica,
-      held: await readReplica(replica, source, run, budget),
+      held: await readReplica(regions, replica, source, run, budget),
     })),
   );
   const outcomes = new Map<string, ReplicaOutcome>();
-  const lagging: ReplicaRegion[] = [];
+  const lagging: { replica: ReplicaRegion; held: PublishedToken | undefined }[] = [];
   for (const { replica, held } of seen) {
-    if ('code' in held) outcomes.set(replica.region, { region: replica.region, status: 'behind', ...held });
+    if ('code' in held)
+      outcomes.set(replica.region, { region: replica.region, status: 'behind', code: held.code });
     else if (held.token && Date.parse(held.token.expiresAt) >= Date.parse(home.expiresAt))
       outcomes.set(replica.region, current(replica, held.token, deps.clock()));
-    else lagging.push(replica);
+    else lagging.push({ replica, held: held.token });
   }
-  if (lagging.length > 0) {
-    const behind = (code: string) => {
-      for (const replica of lagging)
-        outcomes.set(replica.region, { region: replica.region, status: 'behind', secondsRemaining: 0, code });
-    };
-    let lease: Awaited<ReturnType<NonNullable<typeof deps.lock>['tryAcquire']>>;
-    try {
-      lease = deps.lock
-        ? await deps.lock.tryAcquire(under.leaseKey, { deadline: request.storeDeadline })
-        : undefined;
-    } catch (error) {
-      // The home token is fresh whatever the lock table says: only the copies wait for the next run.
-      behind(error instanceof RefresherError ? error.code : 'UNEXPECTED');
-      return regions.replicas.map((replica) => outcomes.get(replica.region) as ReplicaOutcome);
-    }
-    if (deps.lock && !lease) {
-      // Another run holds the source: it publishes to every replica itself.
-      behind('LOCK_BUSY');
-    } else {
-      try {
-        await regions.assertActive(source.id, request.storeDeadline);
-        // Another run may have published (and replicated) a later token before this run took the lease.
-        const latest = await under.readHome();
-        const token = latest && Date.parse(latest.expiresAt) > Date.parse(home.expiresAt) ? latest : home;
-        const fence = lease ? () => lease.renew() : async () => {};
-        const written = await Promise.all(
-          lagging.map((replica) => writeReplica(regions, replica, source, token, { ...run, fence }, budget)),
-        );
-        for (const outcome of written) outcomes.set(outcome.region, outcome);
-      } catch (error) {
-        behind(error instanceof RefresherError ? error.code : 'UNEXPECTED');
-      } finally {
-        await lease?.release({ status: 'fresh' }).catch(() => undefined);
-      }
-    }
+  if (lagging.length === 0) return inOrder(regions, outcomes);
+  // A copy that stays behind still holds what was read: its life left is known.
+  const behind = (code: string) => {
+    for (const { replica, held } of lagging)
+      outcomes.set(replica.region, { ...current(replica, held, deps.clock(), 'behind'), code });
+  };
+  let lease: Awaited<ReturnType<NonNullable<typeof deps.lock>['tryAcquire']>>;
+  try {
+    lease = deps.lock
+      ? await deps.lock.tryAcquire(under.leaseKey, { deadline: request.storeDeadline })
+      : undefined;
+  } catch (error) {
+    // The home token is fresh whatever the lock table says: only the copies wait for the next run.
+    behind(error instanceof RefresherError ? error.code : 'UNEXPECTED');
+    return inOrder(regions, outcomes);
   }
+  if (deps.lock && !lease) {
+    // Another run holds the source: it publishes to every replica itself.
+    behind('LOCK_BUSY');
+    return inOrder(regions, outcomes);
+  }
+  try {
+    await regions.assertActive(source.id, request.storeDeadline);
+    // Another run may have published (and replicated) a later token before this run took the lease.
+    const latest = await under.readHome();
+    const token = latest && Date.parse(latest.expiresAt) > Date.parse(home.expiresAt) ? latest : home;
+    const fence = lease ? () => lease.renew() : async () => {};
+    // A budget of its own: the reads, the lease and the marker may have used the first one up.
+    const writeBudget = regions.replicaBudget(request.storeDeadline);
+    const written = await Promise.all(
+      lagging.map(async ({ replica, held }) => {
+        const outcome = await writeReplica(regions, replica, source, token, { ...run, fence }, writeBudget);
+        return outcome.status === 'behind'
+          ? { ...current(replica, held, deps.clock(), 'behind'), ...outcome }
+          : outcome;
+      }),
+    );
+    for (const outcome of written) outcomes.set(outcome.region, outcome);
+  } catch (error) {
+    behind(error instanceof RefresherError ? error.code : 'UNEXPECTED');
+  } finally {
+    await lease?.release({ status: 'fresh' }).catch(() => undefined);
+  }
+  return inOrder(regions, outcomes);
+}
+
+function inOrder(regions: RegionSet, outcomes: Map<string, ReplicaOutcome>): ReplicaOutcome[] {
   return regions.replicas.map((replica) => outcomes.get(replica.region) as ReplicaOutcome);
 }
 
@@ -113,6 +128,7 @@ async function writeReplica(
   run: ReplicaRun,
   budget: CallBudget,
 ): Promise<ReplicaOutcome> {
+  if (regions.stalled(replica.region)) return { region: replica.region, status: 'behind', code: 'Stalled' };
   try {
     const keyArn = await regions.keyArn(source.id, replica, budget);
     await replica.parameters.writeSecure(
@@ -125,23 +141,27 @@ async function writeReplica(
     );
     return current(replica, token, run.deps.clock(), 'updated');
   } catch (error) {
-    // A replaced or deleted key: read its ARN again next time.
+    const code = replicaCode(error);
+    // A replaced or deleted key: read its ARN again next time. A region that did not answer is skipped a while.
     regions.forgetKey(replica.region);
+    regions.noteFailure(replica.region, code);
     run.deps.logger.warn('replica region not updated', {
       source: source.id,
       replicaRegion: replica.region,
-      code: replicaCode(error),
+      code,
     });
-    return { region: replica.region, status: 'behind', secondsRemaining: 0, code: replicaCode(error) };
+    return { region: replica.region, status: 'behind', code };
   }
 }
 
 async function readReplica(
+  regions: RegionSet,
   replica: ReplicaRegion,
   source: ResolvedSource,
   run: Pick<IssueRun, 'redactor'>,
   budget: CallBudget,
-): Promise<{ token: PublishedToken | undefined } | { code: string; secondsRemaining: number }> {
+): Promise<{ token: PublishedToken | undefined } | { code: string }> {
+  if (regions.stalled(replica.region)) return { code: 'Stalled' };
   try {
     const stored = await replica.parameters.read(source.id, source.parameterName, budget);
     if (!stored) return { token: undefined };
@@ -150,17 +170,19 @@ async function readReplica(
     if (token) run.redactor.add(token.token);
     return { token };
   } catch (error) {
-    return { code: replicaCode(error), secondsRemaining: 0 };
+    const code = replicaCode(error);
+    regions.noteFailure(replica.region, code);
+    return { code };
   }
 }
 
 function current(
   replica: ReplicaRegion,
-  token: PublishedToken,
+  token: PublishedToken | undefined,
   now: number,
-  status: 'current' | 'updated' = 'current',
+  status: ReplicaOutcome['status'] = 'current',
 ): ReplicaOutcome {
-  const secondsRemaining = Math.max(0, Math.floor((Date.parse(token.expiresAt) - now) / 1000));
+  const secondsRemaining = token ? Math.max(0, Math.floor((Date.parse(token.expiresAt) - now) / 1000)) : 0;
   return { region: replica.region, status, secondsRemaining };
 }
 

@@ -5,7 +5,7 @@ import {
   DisableAlarmActionsCommand,
   EnableAlarmActionsCommand,
 } from '@aws-sdk/client-cloudwatch';
-import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import {
   GetScheduleCommand,
   ListSchedulesCommand,
@@ -347,7 +347,11 @@ async function setAlarmActions(options: SwitchOptions, region: string, stackName
   }
 }
 
-/** A lease is live while it is held (rvn) and renewed (leaseUntil ahead): a run is in flight. */
+/**
+ * A lease is live while it is held (rvn) and renewed (leaseUntil ahead): a run is in flight. The scan is
+ * strongly consistent and paged to the end; leaseUntil is the Lambda's clock, so a lease counts as live
+ * until CLOCK_SKEW_MS after it, in case this machine's clock runs ahead.
+ */
 async function waitForLeases(
   options: SwitchOptions,
   region: string,
@@ -357,15 +361,22 @@ async function waitForLeases(
 ) {
   const giveUpAt = now() + (options.waitMs ?? 60_000);
   for (;;) {
-    const { Items } = await options.clients(region).dynamodb.send(
-      new ScanCommand({
-        TableName: table,
-        FilterExpression: 'attribute_exists(rvn) AND leaseUntil > :now',
-        ExpressionAttributeValues: { ':now': { N: String(Date.now()) } },
-        ProjectionExpression: 'sourceId',
-      }),
-    );
-    const live = (Items ?? []).map((item) => item.sourceId?.S ?? '?');
+    const live: string[] = [];
+    let ExclusiveStartKey: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await options.clients(region).dynamodb.send(
+        new ScanCommand({
+          TableName: table,
+          ConsistentRead: true,
+          FilterExpression: 'attribute_exists(rvn) AND leaseUntil > :since',
+          ExpressionAttributeValues: { ':since': { N: String(Date.now() - CLOCK_SKEW_MS) } },
+          ProjectionExpression: 'sourceId',
+          ExclusiveStartKey,
+        }),
+      );
+      live.push(...(page.Items ?? []).map((item) => item.sourceId?.S ?? '?'));
+      ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
     if (live.length === 0) return;
     if (now() >= giveUpAt) {
       throw new OpsError(
@@ -376,3 +387,6 @@ async function waitForLeases(
     await sleep(options.pollMs ?? 1_000);
   }
 }
+
+/** How far this machine's clock may run ahead of Lambda's before a live lease looks expired. */
+const CLOCK_SKEW_MS = 5_000;

@@ -152,9 +152,7 @@ describe('replica regions: each new token is published at home, then in every re
     const source = await paypackSource();
     const outcome = await outcomeOf(handler()({ sources: [source] }, lambdaContext(30_000)));
     assert.equal(outcome.status, 'refreshed');
-    assert.deepEqual(outcome.replicas, [
-      { region: REPLICA, status: 'behind', secondsRemaining: 0, code: 'ReplicaKeyMissing' },
-    ]);
+    assert.deepEqual(outcome.replicas, [{ region: REPLICA, status: 'behind', code: 'ReplicaKeyMissing' }]);
     assert.ok(await readParameter(world.aws.ssm, source.parameterName));
     assert.equal(await readParameter(replicaSsm, source.parameterName), undefined);
   });
@@ -186,6 +184,33 @@ describe('replica regions: each new token is published at home, then in every re
       }
     });
   }
+
+  it('a stalled replica is waited for once per container, not once per source of a batch', async () => {
+    const stalled = await stalledEndpoint();
+    const stalledSsm = new SSMClient({ endpoint: stalled.url, region: REPLICA, credentials, maxAttempts: 1 });
+    try {
+      const sources = await Promise.all(Array.from({ length: 8 }, () => paypackSource()));
+      const { outcomes } = await handler({ REFRESHER_REPLICA_TIMEOUT_MS: '1500' }, stalledSsm)(
+        { sources },
+        lambdaContext(30_000),
+      );
+      assert.deepEqual(
+        outcomes.map((outcome) => outcome.status),
+        Array(8).fill('refreshed'),
+      );
+      const codes = outcomes.map((outcome) => outcome.replicas?.[0]?.code);
+      assert.ok(
+        codes.every((code) => code === 'Aborted' || code === 'Stalled'),
+        codes.join(),
+      );
+      assert.ok(codes.filter((code) => code === 'Stalled').length >= 4, codes.join());
+      // Four sources run at once: at most their four marker reads reach the stalled region.
+      assert.ok(stalled.connections() <= 4, `${stalled.connections()} calls reached the stalled region`);
+    } finally {
+      stalledSsm.destroy();
+      await stalled.close();
+    }
+  });
 
   it('a standby that no failover made active stands down: no provider call, no write', async () => {
     const source = await paypackSource();

@@ -37,7 +37,6 @@ export interface RegionOutageReport {
 
 const HOME = 'us-east-1';
 const REPLICA = 'eu-west-1';
-const PREFIX = '/token-refresher/outage';
 const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
 const REGION_DOWN: Parameters<AwsFaultInjector['inject']>[1] = { kind: 'network', code: 'ECONNREFUSED' };
 
@@ -66,6 +65,8 @@ export async function simulateRegionOutage(
   const callsBefore = sandbox.calls.length;
   const authorizationsBefore = sandbox.calls.filter((call) => call.route === 'authorize').length;
   const id = world.uniqueId('outage');
+  // A prefix of its own: markers and key ARNs of an earlier simulation in the same moto must not count.
+  const PREFIX = `/token-refresher/${id}`;
   const source = await world.paypackSource({
     id,
     parameterName: `${PREFIX}/tokens/paypack/${id}`,
