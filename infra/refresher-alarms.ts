@@ -127,16 +127,10 @@ export class RefresherAlarms extends Construct {
         threshold: floor,
         evaluationPeriods: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-        treatMissingData: this.#missingData(),
-        actionsEnabled: live.length > 0,
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+        actionsEnabled: live.length > 0 && !this.#props.standby,
       }),
     );
-  }
-
-  #missingData(): cloudwatch.TreatMissingData {
-    return this.#props.standby
-      ? cloudwatch.TreatMissingData.NOT_BREACHING
-      : cloudwatch.TreatMissingData.BREACHING;
   }
 
   #notify(alarm: cloudwatch.Alarm): void {

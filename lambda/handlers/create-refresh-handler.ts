@@ -104,7 +104,8 @@ export function createRefreshHandler(options: RefreshHandlerOptions) {
       ? new WritePacer(settings.ssmWritesPerSecond, Date.now, httpRuntime.sleep)
       : undefined,
   );
-  const regions = settings.regions && regionSet(settings.regions, parameters, options.replicaSsm);
+  const regions =
+    settings.regions && regionSet(settings.regions, parameters, options.replicaSsm, options.clock);
   const deps = {
     parameters,
     ...(regions ? { regions } : {}),
@@ -185,6 +186,7 @@ function regionSet(
   settings: RegionSettings,
   home: ParameterStore,
   replicaSsm: ((region: string) => SSMClient) | undefined,
+  clock: (() => number) | undefined,
 ): RegionSet {
   return new RegionSet({
     region: settings.region,
@@ -196,6 +198,7 @@ function regionSet(
     prefix: settings.parameterPrefix,
     activeByDefault: settings.role === 'home',
     replicaTimeoutMs: settings.replicaTimeoutMs,
+    ...(clock ? { clock } : {}),
   });
 }
 

@@ -71,6 +71,8 @@ export interface RegionSetOptions {
   /** Longest a replica's reads and writes may take in one run (never past the store deadline). */
   replicaTimeoutMs: number;
   now?: () => number;
+  /** The clock a stalled region is skipped by (the handler's: a simulated one in simulations). */
+  clock?: () => number;
 }
 
 /** This deployment's regions: the replica stores, their keys, and the active-region check. */
@@ -127,7 +129,7 @@ export class RegionSet {
   }
 
   #now(): number {
-    return (this.#options.now ?? Date.now)();
+    return (this.#options.clock ?? this.#options.now ?? Date.now)();
   }
 
   /**

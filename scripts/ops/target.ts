@@ -166,7 +166,9 @@ async function deployedTarget(stageName: string): Promise<OpsTarget> {
     // CloudFormation answers a missing stack with a ValidationError ("Stack with id … does not exist").
     if (['ValidationError', 'ValidationException'].includes((error as Error).name)) {
       throw new OpsError(
-        `${where} does not exist: deploy it (npx cdk deploy ${stackName}), or set AWS_REGION to the region it is in`,
+        stage.region
+          ? `${where} (the stage's region in infra/config/stages.ts) does not exist: deploy it (npx cdk deploy ${stackName})`
+          : `${where} does not exist: deploy it (npx cdk deploy ${stackName}), or set AWS_REGION to the region it is in`,
       );
     }
     throw awsProblem(error, `look up ${where}`, 'cloudformation:DescribeStacks');

@@ -21,7 +21,7 @@ export function regionFaults(): FaultCase[] {
     behind(
       'replica region SSM accepts and never answers (1.5 s replica timeout)',
       'replica stalled',
-      /^replica eu-west-1 behind: (Aborted|TimeoutError)$/,
+      /^replica eu-west-1 behind: (Aborted|TimeoutError|Stalled)$/,
     ),
     behind(
       'replica region refuses the write (AccessDeniedException)',

@@ -101,7 +101,7 @@ describe('npm run status / npm run refresh against a running npm start', () => {
     assert.equal(refresh.status, 1);
     assert.equal(
       refresh.stderr.split('\n').at(-2),
-      'npm run refresh: stack TokenRefresher-dev in eu-west-1 does not exist: deploy it (npx cdk deploy TokenRefresher-dev), or set AWS_REGION to the region it is in',
+      "npm run refresh: stack TokenRefresher-dev in us-east-1 (the stage's region in infra/config/stages.ts) does not exist: deploy it (npx cdk deploy TokenRefresher-dev)",
     );
   });
 
