@@ -45,6 +45,9 @@ handles them as it would AWS's. Every row is asserted by \`test/integration/faul
 
 "Last good token kept: yes" means the published parameter is exactly what it was before the fault;
 "replaced by a new valid token" means the refresher recovered and published a live token.
+The \`regions\` rows run the home function with one replica region (eu-west-1 in the same moto): the
+column then names the replica's state; "replaced" is the home token. The failover row runs the real
+\`npm run failover\` command against moto in both regions while a home run is in flight.
 
 ${table}
 `;
