@@ -184,7 +184,10 @@ its own outage: nobody there can read anything while it is down.
 
 ${regionTable}
 
-The standby's first run authorizes (it has no refresh token of its own, and never one from home). Its
+With the default schedule a copy has at least 6 minutes left when home goes down (refreshed under
+10, every 4), so only a failover within 6 minutes bridges every outage; with \`resilience: 'max'\` it
+has at least 13.5, and the failover at 10 minutes bridges it. The standby's first run authorizes (it
+has no refresh token of its own, and never one from home). Its
 token is copied back to home as soon as home answers again, so home's consumers find a valid token from
 the standby's first run after the outage. Without a failover, the replica region's consumers lose their
 token once the last copy expires (at most 15 minutes into the outage) until home returns.
