@@ -24,8 +24,9 @@ export interface RegionPermissionsProps {
 
 /**
  * What a provider's function needs in the other regions of its deployment:
- * read every region's active-region marker (its own too) and each replica's key
- * ARN; read and write its own provider's token parameters there, never private
+ * read every region's active-region marker (its own too) and write the others'
+ * (the active region copies its own), read each replica's key ARN; read and
+ * write its own provider's token parameters there, never private
  * state; and encrypt them only with that region's key of this deployment (by
  * tag), only through SSM there, only for those parameters.
  */
@@ -44,6 +45,15 @@ export function grantRegionPermissions(role: iam.Role, props: RegionPermissionsP
       sid: 'ReadActiveRegionMarkersAndReplicaKeyArns',
       actions: ['ssm:GetParameter'],
       resources: [...markerArns, ...keyArnParameters],
+    }),
+  );
+  // The active region copies its marker to a region that holds an older one (never its own region's:
+  // only npm run failover writes that).
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'CopyActiveRegionMarkerToOtherRegions',
+      actions: ['ssm:PutParameter'],
+      resources: markerArns.slice(1),
     }),
   );
   const tokenArns = props.replicaRegions.map((region) =>

@@ -47,6 +47,29 @@ export class ParameterStore {
     }
   }
 
+  /** A plain String parameter (the active-region marker), every attempt guarded like writeSecure's. */
+  async writeString(
+    sourceId: string,
+    name: string,
+    value: string,
+    budget?: CallBudget,
+    guard?: () => Promise<void>,
+  ): Promise<void> {
+    const command = new PutParameterCommand({
+      Name: name,
+      Value: value,
+      Type: ParameterType.STRING,
+      Tier: ParameterTier.STANDARD,
+      Overwrite: true,
+    });
+    if (guard) guardEachAttempt(command, guard);
+    try {
+      await this.#client.send(command, sendOptions(budget));
+    } catch (error) {
+      throw storeError(sourceId, `could not write SSM parameter "${name}"`, error, budget);
+    }
+  }
+
   async writeSecure(
     sourceId: string,
     name: string,
@@ -82,16 +105,7 @@ export class ParameterStore {
       Overwrite: true,
       ...(kmsKeyId ? { KeyId: kmsKeyId } : {}),
     });
-    if (guard) {
-      // The deserialize step runs inside the retry loop: once per attempt.
-      command.middlewareStack.add(
-        (next) => async (args) => {
-          await guard();
-          return next(args);
-        },
-        { step: 'deserialize', name: 'guardEachAttempt' },
-      );
-    }
+    if (guard) guardEachAttempt(command, guard);
     try {
       const { Version } = await this.#client.send(command, sendOptions(budget));
       return Version ?? 0;
@@ -99,6 +113,17 @@ export class ParameterStore {
       throw storeError(sourceId, `could not write SSM parameter "${name}"`, error, budget);
     }
   }
+}
+
+/** The deserialize step runs inside the retry loop: the guard runs once per attempt. */
+function guardEachAttempt(command: PutParameterCommand, guard: () => Promise<void>): void {
+  command.middlewareStack.add(
+    (next) => async (args) => {
+      await guard();
+      return next(args);
+    },
+    { step: 'deserialize', name: 'guardEachAttempt' },
+  );
 }
 
 function storeError(

@@ -159,7 +159,7 @@ async function refreshNow(
   const { deps, request } = run;
   const store = { deadline: request.storeDeadline };
   // A region that is not the active one (after a failover) calls no provider and writes nothing.
-  await deps.regions?.assertActive(source.id, request.storeDeadline);
+  await deps.regions?.assertActive(source.id, request.storeDeadline, run.fence);
   const issued = await issueWithRotationRetry(source, run);
   const published: PublishedToken = {
     token: issued.token,

@@ -137,8 +137,16 @@ export class RegionSet {
    * markers of every region that answers in time say. The check reads before
    * each refresh and each catch-up write, so a region that comes back from an
    * outage after a failover stands down instead of refreshing beside the new one.
+   * The active region also copies its marker to every region that answered with
+   * an older one (or none, after a failover): a region that was unreachable
+   * during the failover then finds in its own marker that it must stand down,
+   * even when it cannot read the others. Those writes are fenced like any other.
    */
-  async assertActive(sourceId: string, storeDeadline: number | undefined): Promise<void> {
+  async assertActive(
+    sourceId: string,
+    storeDeadline: number | undefined,
+    fence?: () => Promise<void>,
+  ): Promise<void> {
     const name = activeRegionParameterName(this.#options.prefix);
     const homeBudget = { deadline: storeDeadline };
     // A stalled replica region has no say after a short wait: it must not eat the provider's time.
@@ -147,18 +155,20 @@ export class RegionSet {
       Math.min(MARKER_READ_MS, this.#options.replicaTimeoutMs),
     );
     const [own, ...others] = await Promise.all([
-      this.#options.home.read(sourceId, name, homeBudget),
+      this.#options.home.read(sourceId, name, homeBudget).then((stored) => ({ answered: true, stored })),
       // A region that does not answer has no say (docs/regions.md, "Limits"), and is skipped a while.
-      ...this.replicas.map((replica) =>
-        this.stalled(replica.region)
-          ? undefined
-          : replica.parameters.read(sourceId, name, replicaBudget).catch((error: unknown) => {
-              this.noteFailure(replica.region, error instanceof StoreError ? error.awsErrorName : '');
-              return undefined;
-            }),
-      ),
+      ...this.replicas.map(async (replica) => {
+        if (this.stalled(replica.region)) return { answered: false, stored: undefined };
+        try {
+          return { answered: true, stored: await replica.parameters.read(sourceId, name, replicaBudget) };
+        } catch (error) {
+          this.noteFailure(replica.region, error instanceof StoreError ? error.awsErrorName : '');
+          return { answered: false, stored: undefined };
+        }
+      }),
     ]);
-    const winner = winningMarker([own, ...others].map((stored) => parseMarker(stored?.value)));
+    const markers = [own, ...others].map(({ stored }) => parseMarker(stored?.value));
+    const winner = winningMarker(markers);
     const active = winner ? winner.region === this.region : this.#options.activeByDefault;
     if (!active) {
       throw new NotActiveRegionError(
@@ -168,5 +178,22 @@ export class RegionSet {
           : `${this.region} is a standby and no failover has made it active: this run stands down (npm run failover -- --to ${this.region})`,
       );
     }
+    if (!winner) return;
+    const behind = this.replicas.filter((_, index) => {
+      const answer = others[index];
+      const marker = markers[index + 1];
+      return answer?.answered === true && (marker?.generation ?? -1) < winner.generation;
+    });
+    const value = JSON.stringify({ ...winner, copiedBy: this.region });
+    await Promise.all(
+      behind.map((replica) =>
+        replica.parameters
+          .writeString(sourceId, name, value, this.replicaBudget(storeDeadline), fence)
+          .catch((error: unknown) => {
+            // Best effort: the command writes it too; a lost lease still ends the run.
+            if (error instanceof RefresherError && error.code === 'LOCK_LOST') throw error;
+          }),
+      ),
+    );
   }
 }

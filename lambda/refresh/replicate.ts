@@ -92,11 +92,11 @@ export async function catchUpReplicas(
     return inOrder(regions, outcomes);
   }
   try {
-    await regions.assertActive(source.id, request.storeDeadline);
+    const fence = lease ? () => lease.renew() : async () => {};
+    await regions.assertActive(source.id, request.storeDeadline, fence);
     // Another run may have published (and replicated) a later token before this run took the lease.
     const latest = await under.readHome();
     const token = latest && Date.parse(latest.expiresAt) > Date.parse(home.expiresAt) ? latest : home;
-    const fence = lease ? () => lease.renew() : async () => {};
     // A budget of its own: the reads, the lease and the marker may have used the first one up.
     const writeBudget = regions.replicaBudget(request.storeDeadline);
     const written = await Promise.all(

@@ -226,6 +226,13 @@ describe('replica regions in the stacks', () => {
         {},
         'Allowed',
       ],
+      [
+        'ssm:PutParameter',
+        ssmArn(REPLICA, `${PREFIX}/meta/active-region`),
+        'the replica marker (copied by the active region)',
+        {},
+        'Allowed',
+      ],
       ['ssm:GetParameter', ssmArn(REGION, `${PREFIX}/meta/active-region`), 'the home marker', {}, 'Allowed'],
       ['ssm:PutParameter', ssmArn(REGION, `${PREFIX}/meta/active-region`), 'the home marker', {}, 'denied'],
       [

@@ -8,12 +8,13 @@ import {
   GetScheduleCommand,
 } from '@aws-sdk/client-scheduler';
 import { ReplicateSecretToRegionsCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import { GetParameterCommand, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import type { StageConfig } from '../../infra/config/stage-config.ts';
 import type { SourceDefinition } from '../../lambda/config/source-config.ts';
 import { createRefreshHandler } from '../../lambda/handlers/create-refresh-handler.ts';
 import { PaypackProvider } from '../../lambda/providers/paypack.ts';
 import type { SourceOutcome } from '../../lambda/refresh/refresh-source.ts';
+import { parseMarker } from '../../lambda/refresh/regions.ts';
 import { TokenReader } from '../../packages/client/src/get-token.ts';
 import { type RegionClients, regionClients, switchActiveRegion } from '../../scripts/ops/region-switch.ts';
 import { createLockTable, readParameter } from '../support/aws.ts';
@@ -346,6 +347,38 @@ describe('failover and failback drill (npm run failover) against moto in two reg
     assert.equal(tokenCalls(), calls);
     assert.equal((await outcome(STANDBY, { sources: [source], force: true })).status, 'refreshed');
     await consumersHoldValidTokens();
+
+    // That refresh copied the standby's marker to home: home now stands down even when it cannot
+    // read the standby region at all.
+    const homeMarker = await client(HOME).ssm.send(
+      new GetParameterCommand({ Name: `${PREFIX}/meta/active-region` }),
+    );
+    assert.deepEqual(parseMarker(homeMarker.Parameter?.Value), { region: STANDBY, generation: 3 });
+    const cutOff = regionClients(STANDBY, {
+      endpoint: `http://127.0.0.1:${deadPort}`,
+      credentials,
+      maxAttempts: 1,
+    });
+    const isolatedHome = createRefreshHandler({
+      providers: [new PaypackProvider()],
+      env: {
+        AWS_REGION: HOME,
+        REFRESHER_PARAMETER_PREFIX: PREFIX,
+        REFRESHER_LOCK_TABLE: `${HOME}-locks`,
+        REFRESHER_REPLICA_REGIONS: JSON.stringify([STANDBY]),
+      },
+      ssm: client(HOME).ssm,
+      secretsManager: world.aws.secretsManager,
+      dynamodb: client(HOME).dynamodb,
+      replicaSsm: () => cutOff.ssm,
+    });
+    const isolated = await isolatedHome({ sources: [source], force: true }, lambdaContext(30_000)).then(
+      ({ outcomes }) => outcomes[0],
+      (error: { outcomes?: SourceOutcome[] }) => error.outcomes?.[0],
+    );
+    assert.equal(isolated?.status === 'failed' && isolated.error.code, 'NOT_ACTIVE_REGION');
+    assert.equal(tokenCalls(), calls + 1, 'only the standby called Paypack');
+
     await switchTo(STANDBY);
     assert.equal(await scheduleState(HOME), 'DISABLED', 'the second run turned home off');
     assert.deepEqual(world.paypack.reusedRefreshTokens, []);
