@@ -8,6 +8,7 @@
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import { leaseKey } from '../../lambda/refresh/refresh-source.ts';
+import { parseMarker, winningMarker } from '../../lambda/refresh/regions.ts';
 import { parsePublishedToken } from '../../lambda/token-contract.ts';
 import { formatDuration, renderColumns } from '../local/status-table.ts';
 import { isMainModule } from '../main-module.ts';
@@ -18,7 +19,9 @@ const USAGE = `
 npm run status [-- --help]      (STAGE=<stage> npm run status for a deployed stage)
 
 Every source's published token: source, provider, expires in, age, parameter
-version, last refresh result, and a warning for a token near expiry. Talks to a
+version, last refresh result, and a warning for a token near expiry; for a stage
+with replica regions, the active region and each region's copy (COPIES: life
+left, BEHIND when it expires before the home token, MISSING, unreachable). Talks to a
 running \`npm start\` (local mode, simulated clock), or to a deployed stage with
 STAGE=<stage> and AWS credentials (STAGE=prod npm run status).
 Exit code 1 when a token is missing or expired, or nothing is reachable.
@@ -32,10 +35,61 @@ export interface StatusRow {
   version: string;
   lastResult: string;
   warning: string;
+  /** Per replica region: the copy's life left, or why there is none (stages with replicaRegions). */
+  copies?: string;
 }
 
 export async function collectStatus(target: OpsTarget): Promise<StatusRow[]> {
-  return Promise.all(target.sources.map((source) => statusOf(target, source)));
+  return Promise.all(
+    target.sources.map(async (source) => {
+      const row = await statusOf(target, source);
+      return target.replicas?.length ? { ...row, copies: await copiesOf(target, source) } : row;
+    }),
+  );
+}
+
+/** Each replica region's copy: its life left, BEHIND when it expires before the home token, or why none. */
+async function copiesOf(target: OpsTarget, source: OpsSource): Promise<string> {
+  const home = await readToken(target.ssm, source.parameterName).catch(() => undefined);
+  const copies = await Promise.all(
+    (target.replicas ?? []).map(async ({ region, ssm }) => {
+      const copy = await readToken(ssm, source.parameterName).catch(() => 'unreachable' as const);
+      if (copy === 'unreachable') return `${region} unreachable`;
+      if (!copy) return `${region} MISSING`;
+      const left = formatDuration((Date.parse(copy.expiresAt) - target.now()) / 1000);
+      const behind = home && Date.parse(copy.expiresAt) < Date.parse(home.expiresAt) ? ' BEHIND' : '';
+      return `${region} ${left}${behind}`;
+    }),
+  );
+  return copies.join(', ');
+}
+
+async function readToken(ssm: OpsTarget['ssm'], name: string) {
+  try {
+    const { Parameter } = await ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true }));
+    return Parameter?.Value ? parsePublishedToken(Parameter.Value) : undefined;
+  } catch (error) {
+    if ((error as Error).name === 'ParameterNotFound') return undefined;
+    throw error;
+  }
+}
+
+/** Which region refreshes: the highest-generation marker among the regions that answer. */
+export async function activeRegionLine(target: OpsTarget): Promise<string | undefined> {
+  if (!target.replicas?.length || !target.activeRegionParameter) return undefined;
+  const name = target.activeRegionParameter;
+  const markers = await Promise.all(
+    [target.ssm, ...target.replicas.map((replica) => replica.ssm)].map((ssm) =>
+      ssm
+        .send(new GetParameterCommand({ Name: name }))
+        .then(({ Parameter }) => parseMarker(Parameter?.Value))
+        .catch(() => undefined),
+    ),
+  );
+  const winner = winningMarker(markers);
+  return winner
+    ? `active region: ${winner.region} (failover generation ${winner.generation})`
+    : `active region: ${target.homeRegion ?? 'home'} (home; no failover yet)`;
 }
 
 async function statusOf(target: OpsTarget, source: OpsSource): Promise<StatusRow> {
@@ -102,6 +156,7 @@ async function lastRun(target: OpsTarget, key: string): Promise<string> {
 }
 
 export function renderStatus(rows: StatusRow[]): string {
+  const withCopies = rows.some((row) => row.copies !== undefined);
   const header = ['SOURCE', 'PROVIDER', 'EXPIRES IN', 'AGE', 'VERSION', 'LAST REFRESH', 'WARNING'];
   const cells = rows.map((row) => [
     row.source,
@@ -111,8 +166,9 @@ export function renderStatus(rows: StatusRow[]): string {
     row.version,
     row.lastResult,
     row.warning,
+    ...(withCopies ? [row.copies ?? '-'] : []),
   ]);
-  return renderColumns(header, cells);
+  return renderColumns(withCopies ? [...header, 'COPIES'] : header, cells);
 }
 
 if (isMainModule(import.meta.url)) {
@@ -120,7 +176,8 @@ if (isMainModule(import.meta.url)) {
     parseCommandLine('npm run status', USAGE, {});
     const target = await resolveTarget();
     const rows = await collectStatus(target);
-    process.stdout.write(`${target.description}\n\n${renderStatus(rows)}\n`);
+    const active = await activeRegionLine(target);
+    process.stdout.write(`${target.description}${active ? `; ${active}` : ''}\n\n${renderStatus(rows)}\n`);
     if (rows.some((row) => row.warning.startsWith('MISSING') || row.warning === 'EXPIRED'))
       process.exitCode = 1;
   } catch (error) {

@@ -62,6 +62,12 @@ export interface OpsTarget {
   /** Seconds since a wall-clock instant (the lock table's lastRunAt), in the view's clock. */
   elapsedSeconds: (sinceWallMs: number) => number;
   refresh(sourceId: string): Promise<SourceOutcome>;
+  /** The stage's replica regions, where each token has a copy (docs/regions.md). */
+  replicas?: { region: string; ssm: SSMClient }[];
+  /** `<prefix>/meta/active-region`, read in every region of the stage. */
+  activeRegionParameter?: string;
+  /** The stage's home region, active until a failover says otherwise. */
+  homeRegion?: string;
 }
 
 const NOTHING_REACHABLE =
@@ -197,6 +203,16 @@ async function deployedTarget(stageName: string): Promise<OpsTarget> {
     })),
     now: Date.now,
     elapsedSeconds: (sinceWallMs) => (Date.now() - sinceWallMs) / 1000,
+    ...(stage.replicaRegions?.length
+      ? {
+          replicas: stage.replicaRegions.map((replica) => ({
+            region: replica,
+            ssm: new SSMClient({ region: replica, maxAttempts: 1 }),
+          })),
+          activeRegionParameter: `${prefix}/meta/active-region`,
+          homeRegion: region,
+        }
+      : {}),
     refresh: async (sourceId) => {
       if (!stage.sources.some((source) => source.id === sourceId)) {
         throw new OpsError(
