@@ -5,6 +5,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { PLACEHOLDER_NOTE } from './placeholder-note.ts';
 
 /** The section of docs/runbook.md behind each alarm; every alarm description ends with its link. */
 export const RUNBOOK_SECTIONS = {
@@ -14,6 +15,10 @@ export const RUNBOOK_SECTIONS = {
   sourceStale: 'alarm-source-token-stale',
   replicaStale: 'alarm-replica-token-stale',
 } as const;
+
+function placeholder(only: boolean): string {
+  return only ? ` ${PLACEHOLDER_NOTE}` : '';
+}
 
 function runbook(section: keyof typeof RUNBOOK_SECTIONS): string {
   return ` Runbook: docs/runbook.md#${RUNBOOK_SECTIONS[section]}`;
@@ -89,7 +94,7 @@ export class RefresherAlarms extends Construct {
     const longest = Math.max(...sources.map((source) => source.period.toSeconds()));
     this.#notify(
       new cloudwatch.Alarm(this, `${provider}Stale`, {
-        alarmDescription: `A ${provider} token has under ${floor} s left, or no ${provider} run reported: consumers may soon find it expired.${runbook('providerStale')}`,
+        alarmDescription: `A ${provider} token has under ${floor} s left, or no ${provider} run reported: consumers may soon find it expired.${placeholder(live.length === 0)}${runbook('providerStale')}`,
         metric: stalenessMetric(this.#props, { Provider: provider }, longest),
         threshold: floor,
         evaluationPeriods: 1,
@@ -118,7 +123,7 @@ export class RefresherAlarms extends Construct {
     const longest = Math.max(...sources.map((source) => source.period.toSeconds()));
     this.#notify(
       new cloudwatch.Alarm(this, `${provider}ReplicaStale-${region}`, {
-        alarmDescription: `The ${provider} tokens copied to ${region} have under ${floor} s left, or no run reported on that region: consumers there may soon find them expired.${runbook('replicaStale')}`,
+        alarmDescription: `The ${provider} tokens copied to ${region} have under ${floor} s left, or no run reported on that region: consumers there may soon find them expired.${placeholder(live.length === 0)}${runbook('replicaStale')}`,
         metric: stalenessMetric(
           { ...this.#props, metricName: 'ReplicaTokenSecondsRemaining' },
           { ReplicaRegion: region, Provider: provider },
@@ -171,11 +176,13 @@ export function staleSourceAlarm(
     thresholdSeconds: number;
     /** False while the source's secret is a placeholder, and on a standby until a failover. */
     actionsEnabled?: boolean;
+    /** The source's secret is an unfilled placeholder (said in the description, for npm run failover). */
+    placeholder?: boolean;
   },
 ): cloudwatch.Alarm {
   const floor = Math.max(0, props.thresholdSeconds - props.period.toSeconds());
   const alarm = new cloudwatch.Alarm(scope, `Stale-${props.sourceId}`, {
-    alarmDescription: `The token of source ${props.sourceId} has under ${floor} s left or no run reported: consumers may soon find it expired.${runbook('sourceStale')}`,
+    alarmDescription: `The token of source ${props.sourceId} has under ${floor} s left or no run reported: consumers may soon find it expired.${placeholder(props.placeholder === true)}${runbook('sourceStale')}`,
     metric: stalenessMetric(
       { metricNamespace: props.metricNamespace, serviceName: props.serviceName },
       { Source: props.sourceId },

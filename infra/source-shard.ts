@@ -175,6 +175,7 @@ export class SourceShard extends NestedStack {
           period: props.scheduleWindow ? period.plus(props.scheduleWindow) : period,
           thresholdSeconds: source.thresholdSeconds,
           actionsEnabled: source.awaitingCredentials !== true && props.standby !== true,
+          placeholder: source.awaitingCredentials === true,
         });
       }
     }

@@ -14,6 +14,7 @@ import {
 } from '@aws-sdk/client-scheduler';
 import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { StageConfig } from '../../infra/config/stage-config.ts';
+import { PLACEHOLDER_NOTE } from '../../infra/placeholder-note.ts';
 import {
   type ActiveRegionMarker,
   activeRegionParameterName,
@@ -332,9 +333,12 @@ async function setAlarmActions(options: SwitchOptions, region: string, stackName
     );
     // CloudFormation names an alarm after its stack (nested stacks too); alarms are regional, so the
     // standby's stack, whose name extends home's, is never listed with home's.
-    for (const alarm of page.MetricAlarms ?? [])
-      if (/^(Replica)?TokenSecondsRemaining$/.test(alarm.MetricName ?? ''))
-        names.push(alarm.AlarmName as string);
+    // A placeholder source's alarm stays silent until its secret is filled (and deployed).
+    for (const alarm of page.MetricAlarms ?? []) {
+      const staleness = /^(Replica)?TokenSecondsRemaining$/.test(alarm.MetricName ?? '');
+      const placeholder = enabled && (alarm.AlarmDescription ?? '').includes(PLACEHOLDER_NOTE);
+      if (staleness && !placeholder) names.push(alarm.AlarmName as string);
+    }
     NextToken = page.NextToken;
   } while (NextToken);
   for (let start = 0; start < names.length; start += 100) {

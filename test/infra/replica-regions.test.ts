@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { StageConfig } from '../../infra/config/stage-config.ts';
+import { PLACEHOLDER_NOTE } from '../../infra/placeholder-note.ts';
 import { TokenRefresherReplicaStack } from '../../infra/token-refresher-replica-stack.ts';
 import { regionalStackName, TokenRefresherStack } from '../../infra/token-refresher-stack.ts';
 import { baseStage, type Json, nestedTemplates, resourcesIn, resourcesOf, testApp } from './helpers.ts';
@@ -157,12 +158,19 @@ describe('replica regions in the stacks', () => {
   });
 
   it('a placeholder secret created at home is replicated to the standby region', () => {
-    const { template } = homeTemplate({
+    const { stack, template } = homeTemplate({
       ...stage,
       standbyRegion: REPLICA,
       sources: [{ ...(stage.sources[0] as StageConfig['sources'][number]), secret: { create: true } }],
     });
     template.hasResourceProperties('AWS::SecretsManager::Secret', { ReplicaRegions: [{ Region: REPLICA }] });
+    // Its staleness alarm says it is a placeholder's, so npm run failover leaves it silent.
+    const alarms = resourcesIn(nestedTemplates(stack), 'AWS::CloudWatch::Alarm');
+    assert.ok(alarms.length > 0);
+    for (const [, alarm] of alarms) {
+      assert.ok(String((alarm.Properties as Json).AlarmDescription).includes(PLACEHOLDER_NOTE));
+      assert.equal((alarm.Properties as Json).ActionsEnabled, false);
+    }
   });
 
   it('refuses, at synth, what cannot work, saying what to change', () => {

@@ -10,6 +10,7 @@ import {
 import { ReplicateSecretToRegionsCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetParameterCommand, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import type { StageConfig } from '../../infra/config/stage-config.ts';
+import { PLACEHOLDER_NOTE } from '../../infra/placeholder-note.ts';
 import type { SourceDefinition } from '../../lambda/config/source-config.ts';
 import { createRefreshHandler } from '../../lambda/handlers/create-refresh-handler.ts';
 import { PaypackProvider } from '../../lambda/providers/paypack.ts';
@@ -118,7 +119,7 @@ describe('failover and failback drill (npm run failover) against moto in two reg
   const alarmActionsOn = new Map<string, Map<string, boolean>>();
   const alarmActions = async (region: string) => {
     const { MetricAlarms } = await client(region).cloudwatch.send(new DescribeAlarmsCommand({}));
-    const name = MetricAlarms?.[0]?.AlarmName ?? '';
+    const name = MetricAlarms?.find((alarm) => alarm.AlarmName?.includes('PaypackStale'))?.AlarmName ?? '';
     return alarmActionsOn.get(region)?.get(name) ?? MetricAlarms?.[0]?.ActionsEnabled;
   };
   /** Calls that issue a token (authorize, refresh), not the probe of a new token. */
@@ -210,6 +211,21 @@ describe('failover and failback drill (npm run failover) against moto in two reg
           ActionsEnabled: region === HOME,
         }),
       );
+      // A source whose secret is still a placeholder: its alarm must stay silent after a failover.
+      await cloudwatch.send(
+        new PutMetricAlarmCommand({
+          AlarmName: `${stackName}-SourcesNestedStack-Stale-placeholder-XYZ789`,
+          AlarmDescription: `The token of source placeholder has under 360 s left. ${PLACEHOLDER_NOTE} Runbook: docs/runbook.md#alarm-source-token-stale`,
+          MetricName: 'TokenSecondsRemaining',
+          Namespace: 'TokenRefresher',
+          Statistic: 'Minimum',
+          Period: 480,
+          EvaluationPeriods: 1,
+          Threshold: 360,
+          ComparisonOperator: 'LessThanThreshold',
+          ActionsEnabled: false,
+        }),
+      );
       const other = region === HOME ? STANDBY : HOME;
       handlers.set(
         region,
@@ -272,6 +288,13 @@ describe('failover and failback drill (npm run failover) against moto in two reg
     assert.equal(await scheduleState(STANDBY), 'ENABLED');
     assert.equal(await alarmActions(HOME), false, "home's staleness alarms stop paging");
     assert.equal(await alarmActions(STANDBY), true);
+    assert.equal(
+      alarmActionsOn
+        .get(STANDBY)
+        ?.has(`TokenRefresher-drill-${STANDBY}-SourcesNestedStack-Stale-placeholder-XYZ789`),
+      false,
+      "a placeholder source's alarm stays silent",
+    );
     assert.equal(
       tokenCalls(),
       callsBefore + 1,
