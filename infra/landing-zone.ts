@@ -1,4 +1,4 @@
-import { Aspects, type IAspect, Tags } from 'aws-cdk-lib';
+import { Aspects, DefaultStackSynthesizer, type IAspect, type StackProps, Tags } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { IConstruct } from 'constructs';
 
@@ -41,4 +41,13 @@ export function applyLandingZone(scope: IConstruct, options: LandingZoneOptions)
     Aspects.of(scope).add(new RolePath(options.rolePath));
   }
   for (const [key, value] of Object.entries(options.tags ?? {})) Tags.of(scope).add(key, value);
+}
+
+/**
+ * A stage stack's props with the account's bootstrap (cdk bootstrap --qualifier), whose roles and
+ * asset buckets carry the qualifier, unless the caller chose a synthesizer.
+ */
+export function withBootstrapQualifier<P extends StackProps>(props: P, qualifier: string | undefined): P {
+  if (!qualifier || props.synthesizer) return props;
+  return { ...props, synthesizer: new DefaultStackSynthesizer({ qualifier }) };
 }

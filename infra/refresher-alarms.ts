@@ -16,6 +16,30 @@ export const RUNBOOK_SECTIONS = {
   replicaStale: 'alarm-replica-token-stale',
 } as const;
 
+interface WatchedSource {
+  period: Duration;
+  thresholdSeconds: number;
+  awaitingCredentials?: boolean;
+}
+
+/**
+ * The floor (threshold − period) and longest period of a provider's sources. Sources whose secret is
+ * still a placeholder never run: they set neither, unless every source is one.
+ */
+function stalenessFloor(allSources: WatchedSource[]): {
+  live: WatchedSource[];
+  floor: number;
+  longest: number;
+} {
+  const live = allSources.filter((source) => source.awaitingCredentials !== true);
+  const sources = live.length > 0 ? live : allSources;
+  const floor = Math.min(
+    ...sources.map((source) => Math.max(0, source.thresholdSeconds - source.period.toSeconds())),
+  );
+  const longest = Math.max(...sources.map((source) => source.period.toSeconds()));
+  return { live, floor, longest };
+}
+
 function placeholder(only: boolean): string {
   return only ? ` ${PLACEHOLDER_NOTE}` : '';
 }
@@ -81,17 +105,8 @@ export class RefresherAlarms extends Construct {
    * reach (threshold − period: a refresh was missed), or when no run reported for
    * two of the longest periods.
    */
-  watchProviderStaleness(
-    provider: string,
-    allSources: { period: Duration; thresholdSeconds: number; awaitingCredentials?: boolean }[],
-  ): void {
-    // Sources whose secret is still a placeholder never run: they must not set the floor, nor page.
-    const live = allSources.filter((source) => source.awaitingCredentials !== true);
-    const sources = live.length > 0 ? live : allSources;
-    const floor = Math.min(
-      ...sources.map((source) => Math.max(0, source.thresholdSeconds - source.period.toSeconds())),
-    );
-    const longest = Math.max(...sources.map((source) => source.period.toSeconds()));
+  watchProviderStaleness(provider: string, allSources: WatchedSource[]): void {
+    const { live, floor, longest } = stalenessFloor(allSources);
     this.#notify(
       new cloudwatch.Alarm(this, `${provider}Stale`, {
         alarmDescription: `A ${provider} token has under ${floor} s left, or no ${provider} run reported: consumers may soon find it expired.${placeholder(live.length === 0)}${runbook('providerStale')}`,
@@ -110,17 +125,8 @@ export class RefresherAlarms extends Construct {
    * report: fires when a replica's token has less life left than the provider's
    * floor (the same as at home), or when no run reported on that region.
    */
-  watchReplicaStaleness(
-    region: string,
-    provider: string,
-    allSources: { period: Duration; thresholdSeconds: number; awaitingCredentials?: boolean }[],
-  ): void {
-    const live = allSources.filter((source) => source.awaitingCredentials !== true);
-    const sources = live.length > 0 ? live : allSources;
-    const floor = Math.min(
-      ...sources.map((source) => Math.max(0, source.thresholdSeconds - source.period.toSeconds())),
-    );
-    const longest = Math.max(...sources.map((source) => source.period.toSeconds()));
+  watchReplicaStaleness(region: string, provider: string, allSources: WatchedSource[]): void {
+    const { live, floor, longest } = stalenessFloor(allSources);
     this.#notify(
       new cloudwatch.Alarm(this, `${provider}ReplicaStale-${region}`, {
         alarmDescription: `The ${provider} tokens copied to ${region} have under ${floor} s left, or no run reported on that region: consumers there may soon find them expired.${placeholder(live.length === 0)}${runbook('replicaStale')}`,

@@ -1,8 +1,8 @@
-import { DefaultStackSynthesizer, Stack, type StackProps } from 'aws-cdk-lib';
+import { Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { StageConfig } from './config/stage-config.ts';
 import { validateStage } from './config/validate-stage.ts';
-import { applyLandingZone } from './landing-zone.ts';
+import { applyLandingZone, withBootstrapQualifier } from './landing-zone.ts';
 import { TokenRefresherReplica } from './token-refresher-replica.ts';
 
 export interface TokenRefresherReplicaStackProps extends StackProps {
@@ -15,11 +15,7 @@ export class TokenRefresherReplicaStack extends Stack {
 
   constructor(scope: Construct, id: string, props: TokenRefresherReplicaStackProps) {
     const stage = validateStage(props.stage);
-    const qualifier = stage.landingZone?.qualifier;
-    super(scope, id, {
-      ...props,
-      ...(qualifier && !props.synthesizer ? { synthesizer: new DefaultStackSynthesizer({ qualifier }) } : {}),
-    });
+    super(scope, id, withBootstrapQualifier(props, stage.landingZone?.qualifier));
     if (stage.landingZone) applyLandingZone(this, stage.landingZone);
     this.replica = new TokenRefresherReplica(this, 'Replica', {
       parameterPrefix: stage.parameterPrefix ?? `/token-refresher/${stage.name}`,

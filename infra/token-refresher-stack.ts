@@ -2,7 +2,6 @@ import {
   Annotations,
   CfnOutput,
   CfnRule,
-  DefaultStackSynthesizer,
   Duration,
   Fn,
   RemovalPolicy,
@@ -23,7 +22,7 @@ import type { ProviderName } from '../lambda/providers/provider-names.ts';
 import { CONSUMER_EXAMPLE_ENTRY, lambdaBundling } from './bundling.ts';
 import type { StageConfig, StageSource } from './config/stage-config.ts';
 import { placeholderReport, validateStage } from './config/validate-stage.ts';
-import { applyLandingZone } from './landing-zone.ts';
+import { applyLandingZone, withBootstrapQualifier } from './landing-zone.ts';
 import { DEFAULT_BASE_URLS } from './source-validation.ts';
 import { checkSecretNames, checkStandby, secretReferenceProblem, stageSecret } from './stage-secrets.ts';
 import { TokenRefresher, type TokenRefresherSource } from './token-refresher.ts';
@@ -51,12 +50,7 @@ export class TokenRefresherStack extends Stack {
 
   constructor(scope: Construct, id: string, props: TokenRefresherStackProps) {
     const stage = validateStage(props.stage);
-    const qualifier = stage.landingZone?.qualifier;
-    super(scope, id, {
-      ...props,
-      // The account's bootstrap (cdk bootstrap --qualifier): its roles and asset buckets carry the qualifier.
-      ...(qualifier && !props.synthesizer ? { synthesizer: new DefaultStackSynthesizer({ qualifier }) } : {}),
-    });
+    super(scope, id, withBootstrapQualifier(props, stage.landingZone?.qualifier));
     // The whole stack, the example consumer included; the construct offers the same for direct use.
     if (stage.landingZone) applyLandingZone(this, stage.landingZone);
     const where = `stage "${stage.name}"`;

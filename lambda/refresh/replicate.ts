@@ -2,9 +2,8 @@ import type { CallBudget } from '../aws/bounded-calls.ts';
 import type { ResolvedSource } from '../config/source-config.ts';
 import { RefresherError, StoreError } from '../errors.ts';
 import { type PublishedToken, parsePublishedToken, serializePublishedToken } from '../token-contract.ts';
-import type { IssueRun } from './refresh-run.ts';
+import { fenceOf, type IssueRun } from './refresh-run.ts';
 import type { RegionSet, ReplicaRegion } from './regions.ts';
-import { LockLostError } from './source-lock.ts';
 
 /** What one replica region holds for a source after this run. */
 export interface ReplicaOutcome {
@@ -92,7 +91,7 @@ export async function catchUpReplicas(
     return inOrder(regions, outcomes);
   }
   try {
-    const fence = lease ? () => lease.renew() : async () => {};
+    const fence = fenceOf(lease, source.id);
     await regions.assertActive(source.id, request.storeDeadline, fence);
     // Another run may have published (and replicated) a later token before this run took the lease.
     const latest = await under.readHome();
@@ -188,6 +187,5 @@ function current(
 
 function replicaCode(error: unknown): string {
   if (error instanceof StoreError) return error.awsErrorName;
-  if (error instanceof LockLostError) return 'LOCK_LOST';
   return error instanceof RefresherError ? error.code : 'UNEXPECTED';
 }

@@ -1,17 +1,12 @@
-import { CreateStackCommand } from '@aws-sdk/client-cloudformation';
-import {
-  CreateScheduleCommand,
-  CreateScheduleGroupCommand,
-  GetScheduleCommand,
-} from '@aws-sdk/client-scheduler';
+import { GetScheduleCommand } from '@aws-sdk/client-scheduler';
 import { DeleteParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { StageConfig } from '../../infra/config/stage-config.ts';
 import type { SourceDefinition } from '../../lambda/config/source-config.ts';
 import type { RefreshHandlerOptions } from '../../lambda/handlers/create-refresh-handler.ts';
 import type { SourceOutcome } from '../../lambda/refresh/refresh-source.ts';
 import { regionClients, switchActiveRegion } from '../../scripts/ops/region-switch.ts';
-import { createLockTable } from '../support/aws.ts';
 import { AwsFaultInjector } from '../support/aws-fault-injector.ts';
+import { deployRegionalRefresher } from '../support/deployed-region.ts';
 import { stalledEndpoint } from '../support/stalled-endpoint.ts';
 import type { World } from '../support/world.ts';
 
@@ -89,7 +84,6 @@ export async function applyRegionFault(
   if (fault !== 'failover in flight')
     return { handlerOptions: { env, replicaSsm: () => replicaSsm }, cleanup };
 
-  await createLockTable(world.aws.dynamodb, lockTable);
   const stage = await deployedPair(world, source, lockTable);
   world.paypack.server.inject('refresh-sdk', { kind: 'delay', ms: 1_500 }, 1);
   return {
@@ -133,43 +127,16 @@ async function deployedPair(
 ): Promise<StageConfig> {
   const name = `faults-${source.id}`;
   for (const region of [HOME_REGION, REPLICA_REGION]) {
-    const { cloudformation, scheduler, dynamodb } = regionClients(region, {
-      endpoint: world.moto.endpoint,
-      credentials,
-    });
     const stackName =
       region === HOME_REGION ? `TokenRefresher-${name}` : `TokenRefresher-${name}-${REPLICA_REGION}`;
-    const lockTable = region === HOME_REGION ? homeLockTable : `${homeLockTable}-standby`;
-    if (region !== HOME_REGION) await createLockTable(dynamodb, lockTable);
-    await cloudformation.send(
-      new CreateStackCommand({
-        StackName: stackName,
-        TemplateBody: JSON.stringify({
-          Resources: {
-            Marker: {
-              Type: 'AWS::SSM::Parameter',
-              Properties: { Type: 'String', Value: 'x', Name: `/stacks/${stackName}` },
-            },
-          },
-          Outputs: { ScheduleGroupName: { Value: `${region}-group` }, LockTableName: { Value: lockTable } },
-        }),
-      }),
-    );
-    await scheduler.send(new CreateScheduleGroupCommand({ Name: `${region}-group` })).catch(() => undefined);
-    await scheduler.send(
-      new CreateScheduleCommand({
-        GroupName: `${region}-group`,
-        Name: source.id,
-        ScheduleExpression: 'rate(4 minutes)',
-        FlexibleTimeWindow: { Mode: 'OFF' },
-        State: region === HOME_REGION ? 'ENABLED' : 'DISABLED',
-        Target: {
-          Arn: `arn:aws:lambda:${region}:123456789012:function:paypack`,
-          RoleArn: 'arn:aws:iam::123456789012:role/scheduler',
-          Input: JSON.stringify({ sources: [source] }),
-        },
-      }),
-    );
+    await deployRegionalRefresher(regionClients(region, { endpoint: world.moto.endpoint, credentials }), {
+      region,
+      stackName,
+      scheduleGroup: `${region}-group`,
+      lockTable: region === HOME_REGION ? homeLockTable : `${homeLockTable}-standby`,
+      source,
+      enabled: region === HOME_REGION,
+    });
   }
   return {
     name,

@@ -1,12 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { CreateStackCommand } from '@aws-sdk/client-cloudformation';
 import { DescribeAlarmsCommand, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
-import {
-  CreateScheduleCommand,
-  CreateScheduleGroupCommand,
-  GetScheduleCommand,
-} from '@aws-sdk/client-scheduler';
+import { GetScheduleCommand } from '@aws-sdk/client-scheduler';
 import { ReplicateSecretToRegionsCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetParameterCommand, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import type { StageConfig } from '../../infra/config/stage-config.ts';
@@ -18,7 +13,8 @@ import type { SourceOutcome } from '../../lambda/refresh/refresh-source.ts';
 import { parseMarker } from '../../lambda/refresh/regions.ts';
 import { TokenReader } from '../../packages/client/src/get-token.ts';
 import { type RegionClients, regionClients, switchActiveRegion } from '../../scripts/ops/region-switch.ts';
-import { createLockTable, readParameter } from '../support/aws.ts';
+import { readParameter } from '../support/aws.ts';
+import { deployRegionalRefresher } from '../support/deployed-region.ts';
 import { lambdaContext } from '../support/lambda-context.ts';
 import { freePort } from '../support/moto.ts';
 import { World } from '../support/world.ts';
@@ -156,26 +152,16 @@ describe('failover and failback drill (npm run failover) against moto in two reg
       }),
     );
     for (const region of [HOME, STANDBY]) {
-      const { ssm, scheduler, dynamodb, cloudwatch, cloudformation } = client(region);
+      const { ssm, dynamodb, cloudwatch } = client(region);
       const stackName = region === HOME ? 'TokenRefresher-drill' : `TokenRefresher-drill-${STANDBY}`;
-      await cloudformation.send(
-        new CreateStackCommand({
-          StackName: stackName,
-          TemplateBody: JSON.stringify({
-            Resources: {
-              Marker: {
-                Type: 'AWS::SSM::Parameter',
-                Properties: { Type: 'String', Value: stackName, Name: `/stacks/${stackName}` },
-              },
-            },
-            Outputs: {
-              ScheduleGroupName: { Value: `${region}-group` },
-              LockTableName: { Value: `${region}-locks` },
-            },
-          }),
-        }),
-      );
-      await createLockTable(dynamodb, `${region}-locks`);
+      await deployRegionalRefresher(client(region), {
+        region,
+        stackName,
+        scheduleGroup: `${region}-group`,
+        lockTable: `${region}-locks`,
+        source,
+        enabled: region === HOME,
+      });
       await ssm.send(
         new PutParameterCommand({
           Name: `${PREFIX}/meta/key-arn`,
@@ -183,48 +169,13 @@ describe('failover and failback drill (npm run failover) against moto in two reg
           Type: 'String',
         }),
       );
-      await scheduler.send(new CreateScheduleGroupCommand({ Name: `${region}-group` }));
-      await scheduler.send(
-        new CreateScheduleCommand({
-          GroupName: `${region}-group`,
-          Name: source.id,
-          ScheduleExpression: 'rate(4 minutes)',
-          FlexibleTimeWindow: { Mode: 'OFF' },
-          State: region === HOME ? 'ENABLED' : 'DISABLED',
-          Target: {
-            Arn: `arn:aws:lambda:${region}:123456789012:function:paypack-refresher`,
-            RoleArn: 'arn:aws:iam::123456789012:role/scheduler',
-            Input: JSON.stringify({ sources: [source] }),
-          },
-        }),
-      );
-      await cloudwatch.send(
-        new PutMetricAlarmCommand({
-          AlarmName: `${stackName}-AlarmsPaypackStale-ABC123`,
-          MetricName: 'TokenSecondsRemaining',
-          Namespace: 'TokenRefresher',
-          Statistic: 'Minimum',
-          Period: 480,
-          EvaluationPeriods: 1,
-          Threshold: 360,
-          ComparisonOperator: 'LessThanThreshold',
-          ActionsEnabled: region === HOME,
-        }),
-      );
+      await putStalenessAlarm(cloudwatch, `${stackName}-AlarmsPaypackStale-ABC123`, region === HOME);
       // A source whose secret is still a placeholder: its alarm must stay silent after a failover.
-      await cloudwatch.send(
-        new PutMetricAlarmCommand({
-          AlarmName: `${stackName}-SourcesNestedStack-Stale-placeholder-XYZ789`,
-          AlarmDescription: `The token of source placeholder has under 360 s left. ${PLACEHOLDER_NOTE} Runbook: docs/runbook.md#alarm-source-token-stale`,
-          MetricName: 'TokenSecondsRemaining',
-          Namespace: 'TokenRefresher',
-          Statistic: 'Minimum',
-          Period: 480,
-          EvaluationPeriods: 1,
-          Threshold: 360,
-          ComparisonOperator: 'LessThanThreshold',
-          ActionsEnabled: false,
-        }),
+      await putStalenessAlarm(
+        cloudwatch,
+        `${stackName}-SourcesNestedStack-Stale-placeholder-XYZ789`,
+        false,
+        `The token of source placeholder has under 360 s left. ${PLACEHOLDER_NOTE} Runbook: docs/runbook.md#alarm-source-token-stale`,
       );
       const other = region === HOME ? STANDBY : HOME;
       handlers.set(
@@ -407,3 +358,26 @@ describe('failover and failback drill (npm run failover) against moto in two reg
     assert.deepEqual(world.paypack.reusedRefreshTokens, []);
   });
 });
+
+/** A staleness alarm as the stacks create it, named after its stack as CloudFormation names it. */
+async function putStalenessAlarm(
+  cloudwatch: RegionClients['cloudwatch'],
+  name: string,
+  actionsEnabled: boolean,
+  description?: string,
+): Promise<void> {
+  await cloudwatch.send(
+    new PutMetricAlarmCommand({
+      AlarmName: name,
+      ...(description ? { AlarmDescription: description } : {}),
+      MetricName: 'TokenSecondsRemaining',
+      Namespace: 'TokenRefresher',
+      Statistic: 'Minimum',
+      Period: 480,
+      EvaluationPeriods: 1,
+      Threshold: 360,
+      ComparisonOperator: 'LessThanThreshold',
+      ActionsEnabled: actionsEnabled,
+    }),
+  );
+}

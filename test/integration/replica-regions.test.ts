@@ -10,8 +10,9 @@ import {
 import type { SourceDefinition } from '../../lambda/config/source-config.ts';
 import type { SourceOutcome } from '../../lambda/refresh/refresh-source.ts';
 import { TokenReader } from '../../packages/client/src/get-token.ts';
-import { createLockTable, readParameter, TEST_REGION } from '../support/aws.ts';
+import { awsClients, createLockTable, readParameter, TEST_REGION } from '../support/aws.ts';
 import { lambdaContext } from '../support/lambda-context.ts';
+import { takeLeaseOver } from '../support/lease-thief.ts';
 import { resetMoto } from '../support/moto.ts';
 import { stalledEndpoint } from '../support/stalled-endpoint.ts';
 import { World } from '../support/world.ts';
@@ -145,6 +146,42 @@ describe('replica regions: each new token is published at home, then in every re
     }
     const caughtUp = await outcomeOf(locked()({ sources: [source] }, lambdaContext(30_000)));
     assert.equal(caughtUp.replicas?.[0]?.status, 'updated', 'the next run catches up');
+  });
+
+  it('a run that loses its lease after the home publish writes no copy', async () => {
+    const source = await paypackSource();
+    await createLockTable(world.aws.dynamodb, 'replica-fence-locks');
+    const clients = awsClients(world.moto.endpoint);
+    clients.ssm.middlewareStack.add(
+      (next) => async (args) => {
+        const result = await next(args);
+        if ((args.input as { Name?: string; Value?: string }).Name === source.parameterName)
+          await takeLeaseOver(world.aws, 'replica-fence-locks', source);
+        return result;
+      },
+      { step: 'initialize', name: 'takeLeaseOverAfterHomePublish' },
+    );
+    try {
+      const outcome = await outcomeOf(
+        world.handler({
+          ...clients,
+          env: {
+            AWS_REGION: TEST_REGION,
+            REFRESHER_PARAMETER_PREFIX: PREFIX,
+            REFRESHER_REPLICA_REGIONS: JSON.stringify([REPLICA]),
+            REFRESHER_LOCK_TABLE: 'replica-fence-locks',
+          },
+          replicaSsm: () => replicaSsm,
+        })({ sources: [source], force: true }, lambdaContext(30_000)),
+      );
+      assert.equal(outcome.status, 'refreshed', 'the home publish happened before the lease was lost');
+      assert.deepEqual(outcome.replicas, [{ region: REPLICA, status: 'behind', code: 'LOCK_LOST' }]);
+      assert.equal(await readParameter(replicaSsm, source.parameterName), undefined, 'no copy written');
+    } finally {
+      clients.ssm.destroy();
+      clients.dynamodb.destroy();
+      clients.secretsManager.destroy();
+    }
   });
 
   it('a replica region without its key ARN is reported behind; the home token is published all the same', async () => {
