@@ -9,7 +9,7 @@ import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import { leaseKey } from '../../lambda/refresh/refresh-source.ts';
 import { parseMarker, winningMarker } from '../../lambda/refresh/regions.ts';
-import { parsePublishedToken } from '../../lambda/token-contract.ts';
+import { type PublishedToken, parsePublishedToken } from '../../lambda/token-contract.ts';
 import { formatDuration, renderColumns } from '../local/status-table.ts';
 import { isMainModule } from '../main-module.ts';
 import { parseCommandLine } from './cli.ts';
@@ -42,15 +42,18 @@ export interface StatusRow {
 export async function collectStatus(target: OpsTarget): Promise<StatusRow[]> {
   return Promise.all(
     target.sources.map(async (source) => {
-      const row = await statusOf(target, source);
-      return target.replicas?.length ? { ...row, copies: await copiesOf(target, source) } : row;
+      const { row, token } = await statusOf(target, source);
+      return target.replicas?.length ? { ...row, copies: await copiesOf(target, source, token) } : row;
     }),
   );
 }
 
 /** Each replica region's copy: its life left, BEHIND when it expires before the home token, or why none. */
-async function copiesOf(target: OpsTarget, source: OpsSource): Promise<string> {
-  const home = await readToken(target.ssm, source.parameterName).catch(() => undefined);
+async function copiesOf(
+  target: OpsTarget,
+  source: OpsSource,
+  home: PublishedToken | undefined,
+): Promise<string> {
   const copies = await Promise.all(
     (target.replicas ?? []).map(async ({ region, ssm }) => {
       const copy = await readToken(ssm, source.parameterName).catch(() => 'unreachable' as const);
@@ -92,7 +95,10 @@ export async function activeRegionLine(target: OpsTarget): Promise<string | unde
     : `active region: ${target.homeRegion ?? 'home'} (home; no failover yet)`;
 }
 
-async function statusOf(target: OpsTarget, source: OpsSource): Promise<StatusRow> {
+async function statusOf(
+  target: OpsTarget,
+  source: OpsSource,
+): Promise<{ row: StatusRow; token: PublishedToken | undefined }> {
   const base = { source: source.id, provider: source.provider };
   const lastResult = await lastRun(target, leaseKey(source.provider, source.id));
   let parameter: { Value?: string; Version?: number } | undefined;
@@ -111,7 +117,7 @@ async function statusOf(target: OpsTarget, source: OpsSource): Promise<StatusRow
   }
   const token = parameter?.Value ? parsePublishedToken(parameter.Value) : undefined;
   if (!token) {
-    return {
+    const row = {
       ...base,
       expiresIn: '-',
       age: '-',
@@ -119,6 +125,7 @@ async function statusOf(target: OpsTarget, source: OpsSource): Promise<StatusRow
       lastResult,
       warning: 'MISSING: no token published',
     };
+    return { row, token };
   }
   const now = target.now();
   const remaining = (Date.parse(token.expiresAt) - now) / 1000;
@@ -128,7 +135,7 @@ async function statusOf(target: OpsTarget, source: OpsSource): Promise<StatusRow
       : remaining < source.refreshThresholdSeconds / 2
         ? `NEAR EXPIRY: refresh overdue (refreshes under ${formatDuration(source.refreshThresholdSeconds)} left)`
         : '';
-  return {
+  const row = {
     ...base,
     expiresIn: formatDuration(remaining),
     age: formatDuration((now - Date.parse(token.issuedAt)) / 1000),
@@ -136,6 +143,7 @@ async function statusOf(target: OpsTarget, source: OpsSource): Promise<StatusRow
     lastResult,
     warning,
   };
+  return { row, token };
 }
 
 async function lastRun(target: OpsTarget, key: string): Promise<string> {
