@@ -66,14 +66,14 @@ export async function catchUpReplicas(
     if ('code' in held)
       outcomes.set(replica.region, { region: replica.region, status: 'behind', code: held.code });
     else if (held.token && Date.parse(held.token.expiresAt) >= Date.parse(home.expiresAt))
-      outcomes.set(replica.region, current(replica, held.token, deps.clock()));
+      outcomes.set(replica.region, copyOutcome(replica, held.token, deps.clock()));
     else lagging.push({ replica, held: held.token });
   }
   if (lagging.length === 0) return inOrder(regions, outcomes);
   // A copy that stays behind still holds what was read: its life left is known.
   const behind = (code: string) => {
     for (const { replica, held } of lagging)
-      outcomes.set(replica.region, { ...current(replica, held, deps.clock(), 'behind'), code });
+      outcomes.set(replica.region, { ...copyOutcome(replica, held, deps.clock(), 'behind'), code });
   };
   let lease: Awaited<ReturnType<NonNullable<typeof deps.lock>['tryAcquire']>>;
   try {
@@ -102,7 +102,7 @@ export async function catchUpReplicas(
       lagging.map(async ({ replica, held }) => {
         const outcome = await writeReplica(regions, replica, source, token, { ...run, fence }, writeBudget);
         return outcome.status === 'behind'
-          ? { ...current(replica, held, deps.clock(), 'behind'), ...outcome }
+          ? { ...copyOutcome(replica, held, deps.clock(), 'behind'), ...outcome }
           : outcome;
       }),
     );
@@ -138,7 +138,7 @@ async function writeReplica(
       budget,
       run.fence,
     );
-    return current(replica, token, run.deps.clock(), 'updated');
+    return copyOutcome(replica, token, run.deps.clock(), 'updated');
   } catch (error) {
     const code = replicaCode(error);
     // A replaced or deleted key: read its ARN again next time. A region that did not answer is skipped a while.
@@ -175,7 +175,7 @@ async function readReplica(
   }
 }
 
-function current(
+function copyOutcome(
   replica: ReplicaRegion,
   token: PublishedToken | undefined,
   now: number,
